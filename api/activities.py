@@ -1,0 +1,149 @@
+"""Activity storage: name rules, atomic count updates and the defaults."""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+
+from .db import db
+from .errors import BadRequest, Conflict, NotFound
+from .models import MAX_PLAYERS, Activity
+from .recommender import Counts
+
+log = logging.getLogger(__name__)
+
+MAX_NAME_LENGTH = 64
+
+#: What a new database and `POST /v1/reset` start from.
+DEFAULT_ACTIVITIES = (
+    Counts(name="basketball", male=10, female=3),
+    Counts(name="swimming", male=3, female=5),
+)
+
+
+def normalize_name(raw: str) -> str:
+    """Return the stored form of an activity name: trimmed, NFC, lowercase.
+
+    Raises BadRequest when the result is empty, longer than 64 characters or
+    contains a control character.
+    """
+    name = unicodedata.normalize("NFC", raw.strip()).lower()
+    name = unicodedata.normalize("NFC", name)
+    if not name:
+        raise BadRequest("The activity name must not be empty or only spaces.")
+    if len(name) > MAX_NAME_LENGTH:
+        raise BadRequest(f"The activity name must be at most {MAX_NAME_LENGTH} characters.")
+    if any(unicodedata.category(char) in ("Cc", "Cs") for char in name):
+        raise BadRequest("The activity name must not contain control characters.")
+    return name
+
+
+def list_activities() -> list[Activity]:
+    return list(db.session.execute(select(Activity).order_by(Activity.name)).scalars())
+
+
+def all_counts() -> list[Counts]:
+    rows = db.session.execute(
+        select(Activity.name, Activity.male_players, Activity.female_players)
+    )
+    return [Counts(name=name, male=male, female=female) for name, male, female in rows]
+
+
+def get_activity(raw_name: str) -> Activity:
+    name = normalize_name(raw_name)
+    activity = db.session.get(Activity, name)
+    if activity is None:
+        raise NotFound(f"Activity {name!r} not found.")
+    return activity
+
+
+def put_activity(raw_name: str, male_players: int, female_players: int) -> tuple[Activity, bool]:
+    """Create or replace an activity's counts; return it and whether it was created.
+
+    Updates first and inserts only when no row matched. When two requests race to
+    create the same name, the loser's insert violates the primary key, so it rolls
+    back and replaces the winner's row instead: one 201, the rest 200, never a 500.
+    """
+    name = normalize_name(raw_name)
+    values = {"male_players": male_players, "female_players": female_players}
+
+    if _update_counts(name, values):
+        db.session.commit()
+        return db.session.get(Activity, name, populate_existing=True), False  # type: ignore[return-value]
+
+    try:
+        db.session.add(Activity(name=name, **values))
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        if not _update_counts(name, values):  # pragma: no cover - deleted in between
+            raise
+        db.session.commit()
+        return db.session.get(Activity, name, populate_existing=True), False  # type: ignore[return-value]
+
+    log.info("created activity name=%r", name)
+    return db.session.get(Activity, name), True  # type: ignore[return-value]
+
+
+def _update_counts(name: str, values: dict[str, int]) -> bool:
+    result = db.session.execute(update(Activity).where(Activity.name == name).values(**values))
+    return bool(result.rowcount)
+
+
+def add_players(raw_name: str, male: int, female: int) -> Activity:
+    """Add to an activity's counts in one UPDATE, so concurrent additions all count.
+
+    The WHERE clause refuses an addition that would pass the 32-bit limit, so an
+    overflow changes nothing and is reported as a conflict.
+    """
+    name = normalize_name(raw_name)
+    if male == 0 and female == 0:
+        raise BadRequest("At least one of 'male' and 'female' must be greater than 0.")
+
+    result = db.session.execute(
+        update(Activity)
+        .where(
+            Activity.name == name,
+            Activity.male_players <= MAX_PLAYERS - male,
+            Activity.female_players <= MAX_PLAYERS - female,
+        )
+        .values(
+            male_players=Activity.male_players + male,
+            female_players=Activity.female_players + female,
+        )
+    )
+    if not result.rowcount:
+        db.session.rollback()
+        if db.session.get(Activity, name) is None:
+            raise NotFound(f"Activity {name!r} not found.")
+        raise Conflict(
+            f"Adding these players would make a count of {name!r} exceed {MAX_PLAYERS}."
+        )
+
+    db.session.commit()
+    return db.session.get(Activity, name, populate_existing=True)  # type: ignore[return-value]
+
+
+def delete_activity(raw_name: str) -> None:
+    name = normalize_name(raw_name)
+    result = db.session.execute(delete(Activity).where(Activity.name == name))
+    if not result.rowcount:
+        db.session.rollback()
+        raise NotFound(f"Activity {name!r} not found.")
+    db.session.commit()
+    log.info("deleted activity name=%r", name)
+
+
+def reset_activities() -> list[Activity]:
+    """Replace every activity with the defaults, in one transaction."""
+    db.session.execute(delete(Activity))
+    db.session.add_all(
+        Activity(name=a.name, male_players=a.male, female_players=a.female)
+        for a in DEFAULT_ACTIVITIES
+    )
+    db.session.commit()
+    log.info("reset activities to the defaults")
+    return list_activities()

@@ -1,0 +1,184 @@
+"""JWT issue and verification, root login and role checks."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import jwt
+from flask import current_app
+from sqlalchemy import delete, update
+
+from .db import db
+from .errors import Forbidden, NotFound, Unauthorized
+from .models import Token, User
+
+log = logging.getLogger(__name__)
+
+ALGORITHM = "HS256"
+ROOT = "root"
+USER = "user"
+
+#: Tolerated clock difference between the issuing and the verifying task.
+LEEWAY = timedelta(seconds=10)
+
+#: `last_used_at` is written at most this often per token, so reads stay reads.
+LAST_USED_RESOLUTION = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    jti: str
+    issued_at: datetime
+    expires_at: datetime
+
+    def as_access_token(self) -> dict[str, Any]:
+        """Return the OAuth 2.0 token response, with the lifetime in seconds."""
+        lifetime = self.expires_at - self.issued_at
+        return {
+            "access_token": self.token,
+            "token_type": "bearer",
+            "expires_in": max(1, round(lifetime.total_seconds())),
+        }
+
+    def as_issued_token(self) -> dict[str, Any]:
+        """Return the token with its expiry as an RFC 3339 timestamp."""
+        return {
+            "access_token": self.token,
+            "token_type": "bearer",
+            "expires_at": self.expires_at.isoformat().replace("+00:00", "Z"),
+        }
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _settings() -> Any:
+    return current_app.extensions["activity_recommender.settings"]
+
+
+def issue_token(subject: str, role: str, lifetime: timedelta, user: User | None = None) -> IssuedToken:
+    """Sign a token for `subject` and record its `jti`; the caller commits."""
+    settings = _settings()
+    now = utc_now().replace(microsecond=0)
+    expires_at = now + lifetime
+    jti = uuid.uuid4().hex
+    claims = {
+        "sub": subject,
+        "role": role,
+        "iat": now,
+        "exp": expires_at,
+        "jti": jti,
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+    }
+    token = jwt.encode(claims, settings.jwt_secret, algorithm=ALGORITHM)
+
+    # Expired rows are useless; dropping them here keeps the table small without a job.
+    db.session.execute(delete(Token).where(Token.expires_at < now - LEEWAY))
+    db.session.add(
+        Token(
+            jti=jti,
+            user_id=user.id if user else None,
+            subject=subject,
+            role=role,
+            issued_at=now,
+            expires_at=expires_at,
+        )
+    )
+    log.info("issued token jti=%s sub=%s role=%s expires_at=%s", jti, subject, role, expires_at)
+    return IssuedToken(token=token, jti=jti, issued_at=now, expires_at=expires_at)
+
+
+def login_root(username: str, password: str) -> IssuedToken:
+    """Check the root credentials and issue a root token."""
+    settings = _settings()
+    # compare_digest on both fields, evaluated together, so timing reveals neither.
+    name_ok = hmac.compare_digest(username.encode(), settings.root_username.encode())
+    password_ok = hmac.compare_digest(password.encode(), settings.root_password.encode())
+    if not (name_ok and password_ok):
+        log.warning("failed login for username=%r", username[:64])
+        raise Unauthorized("Incorrect username or password.")
+
+    issued = issue_token(
+        settings.root_username, ROOT, timedelta(minutes=settings.root_token_minutes)
+    )
+    db.session.commit()
+    return issued
+
+
+def issue_user_token(username: str, expires_in_days: float) -> IssuedToken:
+    """Issue a token for an existing user."""
+    user = db.session.execute(db.select(User).filter_by(username=username)).scalar_one_or_none()
+    if user is None:
+        raise NotFound(f"User {username!r} not found.")
+    issued = issue_token(user.username, USER, timedelta(days=expires_in_days), user=user)
+    db.session.commit()
+    return issued
+
+
+def decode_token(token: str) -> dict[str, Any] | None:
+    """Verify a bearer token's signature and claims; Connexion's `x-bearerInfoFunc`.
+
+    Connexion calls this on its event loop, so it does no I/O: whether the token
+    was revoked is checked against the database by `check_token_active`, which
+    runs with the request handler.
+    """
+    settings = current_settings()
+    try:
+        claims = jwt.decode(
+            token,
+            settings.jwt_secret,
+            algorithms=[ALGORITHM],
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            leeway=LEEWAY,
+            options={"require": ["exp", "iat", "sub", "jti", "iss", "aud"]},
+        )
+    except jwt.InvalidTokenError as exc:
+        log.info("rejected token: %s", exc)
+        return None
+    if claims.get("role") not in (ROOT, USER) or not isinstance(claims.get("jti"), str):
+        log.info("rejected token: invalid role or jti claim")
+        return None
+    return {"sub": claims["sub"], "role": claims["role"], "jti": claims["jti"]}
+
+
+def check_token_active(claims: dict[str, Any]) -> None:
+    """Reject a token whose record was deleted, with its user or by revocation."""
+    record = db.session.get(Token, claims["jti"])
+    if record is None or record.subject != claims["sub"] or record.role != claims["role"]:
+        raise Unauthorized("The token was revoked or its user was deleted.")
+    if record.role == ROOT and record.subject != current_settings().root_username:
+        raise Unauthorized("The token belongs to a former root user.")
+
+    now = utc_now()
+    if record.last_used_at is None or now - record.last_used_at > LAST_USED_RESOLUTION:
+        db.session.execute(
+            update(Token).where(Token.jti == record.jti).values(last_used_at=now)
+        )
+        db.session.commit()
+
+
+def require_root(token_info: dict[str, Any]) -> None:
+    if token_info.get("role") != ROOT:
+        raise Forbidden("This operation requires the root role.")
+
+
+# Set by the application factory; `decode_token` runs outside any Flask app context.
+_current_settings: Any = None
+
+
+def current_settings() -> Any:
+    return _current_settings
+
+
+def bind_settings(settings: Any) -> None:
+    global _current_settings
+    _current_settings = settings

@@ -1,0 +1,110 @@
+"""The problem+json exception tree and the one handler that renders it (RFC 9457)."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+
+from connexion.exceptions import ProblemException
+from connexion.lifecycle import ConnexionRequest, ConnexionResponse
+from connexion.problem import problem
+from sqlalchemy.exc import DBAPIError, OperationalError, TimeoutError as PoolTimeoutError
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(ProblemException):
+    """Base of the service's errors; each subclass fixes the status it is sent with."""
+
+    status_code = 500
+
+    def __init__(self, detail: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(
+            status=self.status_code,
+            title=HTTPStatus(self.status_code).phrase,
+            detail=detail,
+            headers=headers,
+        )
+
+
+class BadRequest(ApiError):
+    """Raised for input that the spec admits but the service's rules reject."""
+
+    status_code = 400
+
+
+class Unauthorized(ApiError):
+    """Raised when credentials or a token are missing, invalid, expired or revoked."""
+
+    status_code = 401
+
+
+class Forbidden(ApiError):
+    """Raised when a valid token's role may not run the operation."""
+
+    status_code = 403
+
+
+class NotFound(ApiError):
+    """Raised when the named resource does not exist."""
+
+    status_code = 404
+
+
+class Conflict(ApiError):
+    """Raised when the request conflicts with stored state; nothing was changed."""
+
+    status_code = 409
+
+
+class ServiceUnavailable(ApiError):
+    """Raised when the database does not answer."""
+
+    status_code = 503
+
+
+def render_problem(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+    """Render Connexion's and the service's problems; 401s name the Bearer scheme."""
+    assert isinstance(exc, ProblemException)
+    headers = dict(exc.headers or {})
+    if exc.status == 401:
+        headers.setdefault("WWW-Authenticate", "Bearer")
+    if exc.status >= 500:
+        log.error("%s %s: %s %s", request.method, request.url.path, exc.status, exc.detail)
+    else:
+        log.info("%s %s: %s %s", request.method, request.url.path, exc.status, exc.detail)
+    return problem(
+        status=exc.status,
+        title=exc.title or HTTPStatus(exc.status).phrase,
+        detail=exc.detail,
+        type=exc.type,
+        instance=exc.instance,
+        headers=headers,
+        ext=exc.ext,
+    )
+
+
+def render_database_error(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+    """Turn a lost or unreachable database into 503, so load balancers retry elsewhere."""
+    log.error(
+        "%s %s: database unavailable: %s", request.method, request.url.path, type(exc).__name__
+    )
+    return render_problem(
+        request, ServiceUnavailable("The database is unavailable. Retry later.")
+    )
+
+
+def render_internal_error(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+    """Log an unexpected error with its traceback and hide its details from the client."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return render_database_error(request, exc)
+    log.error("%s %s: unhandled error", request.method, request.url.path, exc_info=exc)
+    return problem(
+        status=500,
+        title="Internal Server Error",
+        detail="The server failed to handle the request.",
+    )
+
+
+#: Exceptions that mean the database cannot be reached, not that the request is wrong.
+DATABASE_UNAVAILABLE = (OperationalError, PoolTimeoutError)

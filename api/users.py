@@ -1,0 +1,54 @@
+"""User accounts."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+
+from flask import current_app
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from .db import db
+from .errors import Conflict, NotFound
+from .models import Token, User
+
+log = logging.getLogger(__name__)
+
+
+def list_users() -> list[User]:
+    return list(db.session.execute(select(User).order_by(User.username)).scalars())
+
+
+def get_user(username: str) -> User:
+    user = db.session.execute(select(User).filter_by(username=username)).scalar_one_or_none()
+    if user is None:
+        raise NotFound(f"User {username!r} not found.")
+    return user
+
+
+def create_user(username: str) -> User:
+    """Create a user with the role `user`; the root name is taken by definition."""
+    settings = current_app.extensions["activity_recommender.settings"]
+    if username == settings.root_username:
+        raise Conflict(f"User {username!r} already exists.")
+
+    user = User(username=username, created_at=datetime.now(timezone.utc).replace(microsecond=0))
+    db.session.add(user)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # The unique index decides races that a check-then-insert could not.
+        db.session.rollback()
+        raise Conflict(f"User {username!r} already exists.") from None
+    log.info("created user username=%s id=%s", user.username, user.id)
+    return user
+
+
+def delete_user(username: str) -> None:
+    """Delete a user and every token issued to them, in one transaction."""
+    user = get_user(username)
+    db.session.execute(delete(Token).where(Token.user_id == user.id))
+    db.session.delete(user)
+    db.session.commit()
+    log.info("deleted user username=%s id=%s", username, user.id)
