@@ -27,15 +27,22 @@ DEFAULT_ACTIVITIES = (
 def normalize_name(raw: str) -> str:
     """Return the stored form of an activity name: trimmed, NFC, lowercase.
 
-    Raises BadRequest when the result is empty, longer than 64 characters or
-    contains a control character.
+    Raises BadRequest when the trimmed name is empty, or is longer than 64
+    characters before or after normalizing, or contains a control character.
     """
-    name = unicodedata.normalize("NFC", raw.strip()).lower()
-    name = unicodedata.normalize("NFC", name)
-    if not name:
+    trimmed = raw.strip()
+    if not trimmed:
         raise BadRequest("The activity name must not be empty or only spaces.")
-    if len(name) > MAX_NAME_LENGTH:
+    # The spec's pattern limits the trimmed name as sent; checking it here too keeps
+    # the service from accepting a longer name that NFC happens to shorten.
+    if len(trimmed) > MAX_NAME_LENGTH:
         raise BadRequest(f"The activity name must be at most {MAX_NAME_LENGTH} characters.")
+    name = unicodedata.normalize("NFC", unicodedata.normalize("NFC", trimmed).lower())
+    if len(name) > MAX_NAME_LENGTH:
+        raise BadRequest(
+            f"The activity name must be at most {MAX_NAME_LENGTH} characters "
+            "after normalizing to NFC and lowercase."
+        )
     if any(unicodedata.category(char) in ("Cc", "Cs") for char in name):
         raise BadRequest("The activity name must not contain control characters.")
     return name
@@ -46,9 +53,7 @@ def list_activities() -> list[Activity]:
 
 
 def all_counts() -> list[Counts]:
-    rows = db.session.execute(
-        select(Activity.name, Activity.male_players, Activity.female_players)
-    )
+    rows = db.session.execute(select(Activity.name, Activity.male_players, Activity.female_players))
     return [Counts(name=name, male=male, female=female) for name, male, female in rows]
 
 
@@ -90,7 +95,7 @@ def put_activity(raw_name: str, male_players: int, female_players: int) -> tuple
 
 def _update_counts(name: str, values: dict[str, int]) -> bool:
     result = db.session.execute(update(Activity).where(Activity.name == name).values(**values))
-    return bool(result.rowcount)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def add_players(raw_name: str, male: int, female: int) -> Activity:
@@ -115,13 +120,11 @@ def add_players(raw_name: str, male: int, female: int) -> Activity:
             female_players=Activity.female_players + female,
         )
     )
-    if not result.rowcount:
+    if not result.rowcount:  # type: ignore[attr-defined]
         db.session.rollback()
         if db.session.get(Activity, name) is None:
             raise NotFound(f"Activity {name!r} not found.")
-        raise Conflict(
-            f"Adding these players would make a count of {name!r} exceed {MAX_PLAYERS}."
-        )
+        raise Conflict(f"Adding these players would make a count of {name!r} exceed {MAX_PLAYERS}.")
 
     db.session.commit()
     return db.session.get(Activity, name, populate_existing=True)  # type: ignore[return-value]
@@ -130,7 +133,7 @@ def add_players(raw_name: str, male: int, female: int) -> Activity:
 def delete_activity(raw_name: str) -> None:
     name = normalize_name(raw_name)
     result = db.session.execute(delete(Activity).where(Activity.name == name))
-    if not result.rowcount:
+    if not result.rowcount:  # type: ignore[attr-defined]
         db.session.rollback()
         raise NotFound(f"Activity {name!r} not found.")
     db.session.commit()
@@ -147,3 +150,37 @@ def reset_activities() -> list[Activity]:
     db.session.commit()
     log.info("reset activities to the defaults")
     return list_activities()
+
+
+def import_activities(rows: list[Counts], replace: bool = False) -> tuple[int, int]:
+    """Create or replace the counts of `rows` in one transaction; return (created, updated).
+
+    With `replace`, every activity not in `rows` is deleted too. The names must be
+    normalized and distinct, as `activity_csv.read_activities` returns them. On any
+    error nothing is changed.
+    """
+    try:
+        if replace:
+            db.session.execute(delete(Activity))
+            existing: set[str] = set()
+        else:
+            names = [row.name for row in rows]
+            existing = set(
+                db.session.execute(select(Activity.name).where(Activity.name.in_(names))).scalars()
+            )
+        for row in rows:
+            if row.name in existing:
+                _update_counts(row.name, {"male_players": row.male, "female_players": row.female})
+            else:
+                db.session.add(
+                    Activity(name=row.name, male_players=row.male, female_players=row.female)
+                )
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    created = len(rows) - len(existing)
+    log.info(
+        "imported activities created=%s updated=%s replace=%s", created, len(existing), replace
+    )
+    return created, len(existing)

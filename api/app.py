@@ -8,15 +8,26 @@ from typing import Any
 
 import connexion
 from connexion.exceptions import ProblemException
+from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 from flask import Flask
 from flask_migrate import Migrate
-from sqlalchemy import event
 
-from . import auth
+from . import auth, database, distribution_cache, framework, metrics, middleware
+from .allowed_methods import AllowedMethods
 from .config import Settings, load_settings
 from .db import db
-from .errors import DATABASE_UNAVAILABLE, render_database_error, render_internal_error, render_problem
+from .errors import (
+    DATABASE_UNAVAILABLE,
+    BadRequest,
+    NotFound,
+    render_database_error,
+    render_internal_error,
+    render_problem,
+)
+from .legacy_errors import LegacyInputErrors
+from .path_guard import RejectLineBreaksInPath
+from .validation import VALIDATOR_MAP
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +43,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> connexion.
     `overrides` replace single settings, for tests and scripts.
     """
     settings = settings or load_settings(**overrides)
+    app_metrics = metrics.create_metrics(settings)
 
     app = connexion.FlaskApp(
         __name__,
@@ -39,55 +51,85 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> connexion.
         swagger_ui_options=SwaggerUIOptions(
             swagger_ui=settings.swagger_ui, swagger_ui_path="/docs"
         ),
+        middlewares=middleware.middleware_stack(settings, app_metrics),
+        jsonifier=framework.COMPACT_JSON,
     )
     app.add_api(
         "openapi.yaml",
         strict_validation=True,
         validate_responses=settings.validate_responses,
+        validator_map=VALIDATOR_MAP,
+        security_map=framework.SECURITY_MAP,
     )
+    # After routing, so that legacy operations are known, and in this order, so that a
+    # legacy path with a line break gets 422 too.
+    app.add_middleware(LegacyInputErrors, position=MiddlewarePosition.BEFORE_SECURITY)
+    app.add_middleware(RejectLineBreaksInPath, position=MiddlewarePosition.BEFORE_SECURITY)
     _configure_flask(app.app, settings)
+    if app_metrics is not None:
+        with app.app.app_context():
+            metrics.bind(app.app, app_metrics, db.engine)
 
     app.add_error_handler(ProblemException, render_problem)
     for exc_class in DATABASE_UNAVAILABLE:
         app.add_error_handler(exc_class, render_database_error)
     app.add_error_handler(Exception, render_internal_error)
+    allowed_methods = AllowedMethods.from_spec_file(SPEC_DIR / "openapi.yaml")
+    app.add_error_handler(405, allowed_methods.render_method_not_allowed)
 
     auth.bind_settings(settings)
+    # Last: it builds Connexion's middleware stack, which takes no more middleware or
+    # error handlers after.
+    framework.prepare(app)
     return app
 
 
 def _configure_flask(flask_app: Flask, settings: Settings) -> None:
     flask_app.config.update(
         SQLALCHEMY_DATABASE_URI=settings.database_url,
-        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings.database_url),
+        SQLALCHEMY_ENGINE_OPTIONS=database.engine_options(settings),
         # Let handler exceptions reach Connexion's error handlers, which render problems.
         PROPAGATE_EXCEPTIONS=True,
     )
     flask_app.extensions[SETTINGS_KEY] = settings
     db.init_app(flask_app)
+    distribution_cache.init_app(flask_app, settings.recommendation_cache_seconds)
     Migrate(flask_app, db, directory=str(MIGRATIONS_DIR), compare_type=True)
 
     with flask_app.app_context():
-        if db.engine.dialect.name == "sqlite":
-            event.listen(db.engine, "connect", _sqlite_on_connect)
+        database.add_connect_listeners(db.engine, settings)
 
+    flask_app.before_request(_reject_unrouted)
     flask_app.before_request(_check_token_active)
 
 
-def _engine_options(database_url: str) -> dict[str, Any]:
-    if database_url.startswith("sqlite"):
-        return {"connect_args": {"timeout": 30}}
-    return {"pool_pre_ping": True, "pool_recycle": 280}
+def _reject_unrouted() -> None:
+    """Keep requests that Connexion's router did not match away from the handlers.
 
+    Such a request skipped validation and security. Flask rejects most of them with
+    404 or 405 itself, but its router also matches a path with a newline in it, which
+    Connexion's does not (Starlette's mount pattern `.*` stops at a newline).
+    """
+    from connexion.context import context
+    from flask import request
 
-def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    # WAL lets readers run beside one writer, and the busy timeout makes concurrent
-    # writers in other workers wait for the lock instead of failing at once.
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
+    # Two signs, because each one alone missed a case; `path_guard` rejects both first.
+    # Flask runs in a2wsgi's thread pool, where a previous request's context was seen
+    # still set for `/v1/recommendations/a%0Ab`, which no route matched. And
+    # `/v1/activities/swimming%0A` matched a route, yet skipped Connexion's middleware.
+    scope = request.environ.get("asgi.scope", {})
+    routed = bool(scope.get("extensions", {}).get("connexion_routing", {}).get("operation_id"))
+    try:
+        context.get("operation")
+    except RuntimeError:
+        routed = False
+    if routed:
+        return
+    if request.url_rule is None:
+        return
+    if any(char in request.path for char in "\r\n"):
+        raise BadRequest("The URL path must not contain control characters.")
+    raise NotFound(f"No operation matches {request.path!r}.")
 
 
 def _check_token_active() -> None:
@@ -95,7 +137,9 @@ def _check_token_active() -> None:
 
     try:
         claims = context.get("token_info")
-    except LookupError:
+    except (LookupError, RuntimeError):
+        # A request that matched no operation (an unknown path, or one whose %2F
+        # decoded into a slash) reaches Flask without Connexion's context.
         return
     if claims:
         auth.check_token_active(claims)

@@ -7,11 +7,21 @@ from flask import Flask
 from flask.cli import FlaskGroup
 
 from .app import create_app
+from .commands import COMMANDS
+from .config import ConfigError
 
 
 def flask_app() -> Flask:
-    """Return the inner Flask app, which Flask's CLI and Flask-Migrate work on."""
-    return create_app().app
+    """Return the inner Flask app, which Flask's CLI and Flask-Migrate work on.
+
+    Admin commands run without the service's statement timeout, so a migration that
+    rewrites a large table is not cut off.
+    """
+    try:
+        app: Flask = create_app(database_statement_timeout=None).app
+    except ConfigError as exc:
+        raise click.ClickException(f"invalid configuration: {exc}") from None
+    return app
 
 
 @click.group(cls=FlaskGroup, create_app=flask_app, add_version_option=False)
@@ -20,3 +30,7 @@ def main() -> None:
 
     Reads the same environment variables as the service, DATABASE_URL first.
     """
+
+
+for _name, _group in COMMANDS.items():
+    main.add_command(_group, _name)

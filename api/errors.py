@@ -8,7 +8,8 @@ from http import HTTPStatus
 from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.problem import problem
-from sqlalchemy.exc import DBAPIError, OperationalError, TimeoutError as PoolTimeoutError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 log = logging.getLogger(__name__)
 
@@ -18,12 +19,18 @@ class ApiError(ProblemException):
 
     status_code = 500
 
-    def __init__(self, detail: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        headers: dict[str, str] | None = None,
+        ext: dict[str, object] | None = None,
+    ) -> None:
         super().__init__(
             status=self.status_code,
             title=HTTPStatus(self.status_code).phrase,
             detail=detail,
             headers=headers,
+            ext=ext,
         )
 
 
@@ -57,6 +64,21 @@ class Conflict(ApiError):
     status_code = 409
 
 
+class UnprocessableContent(ApiError):
+    """Raised in place of BadRequest for legacy operations, which answered bad input with 422."""
+
+    status_code = 422
+
+
+class TooManyRequests(ApiError):
+    """Raised when a client must wait before trying again, for `retry_after` seconds."""
+
+    status_code = 429
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
 class ServiceUnavailable(ApiError):
     """Raised when the database does not answer."""
 
@@ -65,7 +87,8 @@ class ServiceUnavailable(ApiError):
 
 def render_problem(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     """Render Connexion's and the service's problems; 401s name the Bearer scheme."""
-    assert isinstance(exc, ProblemException)
+    # Narrows the type only: Connexion calls this for ProblemException alone.
+    assert isinstance(exc, ProblemException)  # nosec B101
     headers = dict(exc.headers or {})
     if exc.status == 401:
         headers.setdefault("WWW-Authenticate", "Bearer")
@@ -89,9 +112,7 @@ def render_database_error(request: ConnexionRequest, exc: Exception) -> Connexio
     log.error(
         "%s %s: database unavailable: %s", request.method, request.url.path, type(exc).__name__
     )
-    return render_problem(
-        request, ServiceUnavailable("The database is unavailable. Retry later.")
-    )
+    return render_problem(request, ServiceUnavailable("The database is unavailable. Retry later."))
 
 
 def render_internal_error(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:

@@ -1,21 +1,24 @@
-"""Recommendations and the probability table, computed from the stored counts."""
+"""Recommendations and the probability table, from the worker's cached distributions."""
 
 from __future__ import annotations
 
 import random
 
-from . import activities, recommender
+from . import distribution_cache, metrics
 
-# Unseeded draws share one generator per worker; seeded draws get their own.
-_unseeded = random.Random()
+# Unseeded draws share one generator per worker; seeded draws get their own. The draws
+# are recommendations, not secrets, so a seedable non-cryptographic generator is right.
+_unseeded = random.Random()  # nosec B311
 
 
 def probability_table() -> dict[str, dict[str, float]]:
-    return recommender.probability_table(activities.all_counts())
+    return distribution_cache.current_snapshot().table
 
 
 def recommend(gender: str, count: int, seed: int | None) -> list[tuple[str, float]]:
     """Draw up to `count` distinct activities for `gender`, reproducibly when seeded."""
-    probabilities = recommender.distribution(activities.all_counts(), gender)
-    rng = _unseeded if seed is None else random.Random(seed)
-    return recommender.sample(probabilities, count, rng)
+    prepared = distribution_cache.current_snapshot().distributions[gender]
+    rng = _unseeded if seed is None else random.Random(seed)  # nosec B311
+    drawn = prepared.sample(count, rng)
+    metrics.count_recommendations(gender, len(drawn))
+    return drawn

@@ -6,11 +6,11 @@ and to reuse from the HTTP handlers, the legacy adapters and the CLI.
 
 from __future__ import annotations
 
-import heapq
-import math
+import itertools
 import random
+from bisect import bisect_right, insort
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 
 GENDERS = ("male", "female", "any")
 
@@ -43,7 +43,10 @@ def weights(activities: Iterable[Counts], gender: str) -> dict[str, int]:
 
 def distribution(activities: Iterable[Counts], gender: str) -> dict[str, float]:
     """Return P(activity | gender) for every activity; empty when there are none."""
-    weight = weights(activities, gender)
+    return _normalize(weights(activities, gender))
+
+
+def _normalize(weight: Mapping[str, int]) -> dict[str, float]:
     total = sum(weight.values())
     return {name: w / total for name, w in sorted(weight.items())}
 
@@ -53,23 +56,85 @@ def probability_table(activities: Iterable[Counts]) -> dict[str, dict[str, float
     return {gender: distribution(activities, gender) for gender in GENDERS}
 
 
+class Sampler:
+    """Weighted draws without replacement from integer weights, prepared once for many draws.
+
+    A draw picks an integer uniformly below the weight still in play and finds its
+    activity by bisecting the cumulative weights, skipping the stretches of activities
+    drawn before. That matches drawing one activity at a time, each with probability
+    weight / weight in play, and removing it; integer arithmetic keeps it exact. A draw
+    costs O(log n + k) for n activities and k drawn before it, not a pass over all n.
+    Activities with weight 0 are never drawn. Activities are ordered by name, so the
+    same seed on the same weights gives the same answer.
+    """
+
+    def __init__(self, weight: Mapping[str, int]) -> None:
+        self.names = sorted(name for name, w in weight.items() if w > 0)
+        self._cumulative = list(itertools.accumulate(weight[name] for name in self.names))
+        self.total = self._cumulative[-1] if self._cumulative else 0
+
+    def draw(self, count: int, rng: random.Random) -> list[str]:
+        """Return up to `count` distinct names, in draw order."""
+        cumulative = self._cumulative
+        if count == 1 and self.total:
+            return [self.names[bisect_right(cumulative, rng.randrange(self.total))]]
+
+        drawn: list[str] = []
+        # (start, width) of each drawn activity's stretch of [0, total), sorted by start.
+        taken: list[tuple[int, int]] = []
+        in_play = self.total
+        while len(drawn) < count and in_play > 0:
+            point = rng.randrange(in_play)
+            # Map the point from the weight in play onto [0, total) by stepping over
+            # every drawn stretch that starts at or before it.
+            for start, width in taken:
+                if start > point:
+                    break
+                point += width
+            index = bisect_right(cumulative, point)
+            start = cumulative[index - 1] if index else 0
+            insort(taken, (start, cumulative[index] - start))
+            in_play -= cumulative[index] - start
+            drawn.append(self.names[index])
+        return drawn
+
+
+@dataclass(frozen=True)
+class PreparedDistribution:
+    """P(activity | gender) with its sampler, computed once and sampled many times."""
+
+    probabilities: dict[str, float]
+    sampler: Sampler
+
+    def sample(self, count: int, rng: random.Random) -> list[tuple[str, float]]:
+        """Draw up to `count` distinct activities with their probabilities."""
+        return [(name, self.probabilities[name]) for name in self.sampler.draw(count, rng)]
+
+
+def prepare(activities: Iterable[Counts], gender: str) -> PreparedDistribution:
+    weight = weights(activities, gender)
+    return PreparedDistribution(_normalize(weight), Sampler(weight))
+
+
 def sample(
     probabilities: Mapping[str, float], count: int, rng: random.Random
 ) -> list[tuple[str, float]]:
     """Draw up to `count` distinct activities without replacement, weighted by probability.
 
-    Uses the Efraimidis-Spirakis method: each item gets the key u ** (1 / p) for a
-    uniform u, and the `count` largest keys win, which matches drawing one item at a
-    time and removing it. Items with probability 0 are never drawn. Items are visited
-    in name order, so the same seed on the same data gives the same answer.
+    Draws one activity at a time and removes it, as `Sampler` does, on weights that are
+    exactly proportional to the given probabilities. Activities with probability 0 are
+    never drawn, and the same seed on the same data gives the same answer.
     """
-    keyed = []
-    for name in sorted(probabilities):
-        p = probabilities[name]
-        if p <= 0:
-            continue
-        # log(u) / p orders the same way as u ** (1 / p), without underflow for tiny p.
-        u = rng.random() or math.ulp(0)
-        keyed.append((math.log(u) / p, name))
-    winners = heapq.nlargest(count, keyed)
-    return [(name, probabilities[name]) for _, name in winners]
+    names = Sampler(_exact_weights(probabilities)).draw(count, rng)
+    return [(name, probabilities[name]) for name in names]
+
+
+def _exact_weights(probabilities: Mapping[str, float]) -> dict[str, int]:
+    """Return integers in exactly the ratios of the positive probabilities.
+
+    Every float is an integer over a power of two, so scaling by the largest
+    denominator loses nothing, not even for probabilities as small as 5e-324.
+    """
+    ratios = {name: p.as_integer_ratio() for name, p in probabilities.items() if p > 0}
+    denominator = max((d for _, d in ratios.values()), default=1)
+    return {name: n * (denominator // d) for name, (n, d) in ratios.items()}

@@ -8,18 +8,22 @@ from typing import Any, Callable, Iterator
 
 import flask_migrate
 import pytest
+from argon2 import PasswordHasher, profiles
 from sqlalchemy import delete
 
 from api import create_app
 from api.activities import reset_activities
 from api.auth import issue_token
 from api.db import db
-from api.models import Activity, Token, User
+from api.models import Activity, LoginFailure, Token, User
 
 from .databases import KINDS, temporary_database
 
 JWT_SECRET = "test-secret-of-at-least-32-bytes-long"
 ROOT_PASSWORD = "test-root-password"
+#: The Argon2 hash of ROOT_PASSWORD with the cheapest parameters, which the apps and
+#: servers of the suite are given, so that the many root logins stay fast.
+ROOT_PASSWORD_HASH = PasswordHasher.from_parameters(profiles.CHEAPEST).hash(ROOT_PASSWORD)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -57,7 +61,7 @@ def make_app(database_url: str, instance_path: Path, **overrides: Any) -> Any:
     settings: dict[str, Any] = {
         "database_url": database_url,
         "jwt_secret": JWT_SECRET,
-        "root_password": ROOT_PASSWORD,
+        "root_password": ROOT_PASSWORD_HASH,
         "instance_path": instance_path,
         "validate_responses": True,
     }
@@ -81,6 +85,7 @@ def fresh_data(request: pytest.FixtureRequest) -> None:
     application = request.getfixturevalue("app")
     with application.app.app_context():
         db.session.execute(delete(Token))
+        db.session.execute(delete(LoginFailure))
         db.session.execute(delete(User))
         db.session.execute(delete(Activity))
         db.session.commit()
@@ -133,4 +138,11 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-__all__ = ["bearer", "issue_token", "make_app", "JWT_SECRET", "ROOT_PASSWORD"]
+__all__ = [
+    "bearer",
+    "issue_token",
+    "make_app",
+    "JWT_SECRET",
+    "ROOT_PASSWORD",
+    "ROOT_PASSWORD_HASH",
+]

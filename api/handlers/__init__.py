@@ -17,9 +17,15 @@ JSON = {"Content-Type": "application/json"}
 JsonResponse = tuple[Any, int, dict[str, str]]
 
 
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> JsonResponse:
+def json_response(
+    body: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> JsonResponse:
     return body, status, {**JSON, **(headers or {})}
 
 
 def no_content() -> Response:
-    return Response(status=204)
+    response = Response(status=204)
+    # Flask labels every response text/html, but a 204 has no body to label, and
+    # Connexion's response validation rejects a media type that the spec does not list.
+    del response.headers["Content-Type"]
+    return response

@@ -19,9 +19,7 @@ def get_activity(name: str) -> JsonResponse:
 
 
 def put_activity(name: str, body: dict[str, int]) -> JsonResponse:
-    activity, created = activities.put_activity(
-        name, body["male_players"], body["female_players"]
-    )
+    activity, created = activities.put_activity(name, body["male_players"], body["female_players"])
     if created:
         location = f"/v1/activities/{quote(activity.name, safe='')}"
         return json_response(activity.to_dict(), 201, {"Location": location})

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Response
 
-from .. import auth, users
+from .. import auth, tokens, users
 from . import JsonResponse, json_response, no_content
 from .auth import NO_STORE
 
@@ -39,3 +39,15 @@ def create_user_token(
     auth.require_root(token_info)
     issued = auth.issue_user_token(username, body["expires_in_days"])
     return json_response(issued.as_issued_token(), 201, NO_STORE)
+
+
+def list_user_tokens(username: str, token_info: dict[str, Any]) -> JsonResponse:
+    auth.require_root(token_info)
+    records = [tokens.token_to_dict(token) for token in tokens.list_tokens(username)]
+    return json_response(records, 200, NO_STORE)
+
+
+def revoke_user_token(username: str, jti: str, token_info: dict[str, Any]) -> Response:
+    auth.require_root(token_info)
+    tokens.revoke_token(username, jti)
+    return no_content()

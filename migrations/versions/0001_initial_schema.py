@@ -70,8 +70,8 @@ def upgrade():
 
 
 def downgrade():
-    op.drop_index("ix_tokens_user_id", table_name="tokens")
-    op.drop_index("ix_tokens_expires_at", table_name="tokens")
+    # Dropping a table drops its indexes. MySQL refuses to drop ix_tokens_user_id on
+    # its own while the foreign key on tokens.user_id needs it.
     op.drop_table("tokens")
     op.drop_table("users")
     op.drop_table("activities")

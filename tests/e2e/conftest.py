@@ -13,7 +13,7 @@ from typing import Iterator
 import pytest
 import requests
 
-from ..conftest import JWT_SECRET, ROOT_PASSWORD
+from ..conftest import JWT_SECRET, ROOT_PASSWORD_HASH
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -72,7 +72,7 @@ def server_env(database_url: str, instance_path: Path, **extra: str) -> dict[str
     return {
         "DATABASE_URL": database_url,
         "JWT_SECRET": JWT_SECRET,
-        "ROOT_PASSWORD": ROOT_PASSWORD,
+        "ROOT_PASSWORD": ROOT_PASSWORD_HASH,
         "INSTANCE_PATH": str(instance_path),
         **extra,
     }
