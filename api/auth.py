@@ -13,12 +13,13 @@ from typing import Any
 
 import jwt
 from flask import current_app
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import delete, update
 
 from . import login_throttle, passwords
 from .db import db
 from .errors import Forbidden, NotFound, Unauthorized
 from .models import Token, User
+from .token_records import read_token_record
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +39,6 @@ LAST_USED_RESOLUTION = timedelta(seconds=60)
 #: Verified tokens that each worker remembers, so that a token sent again skips the
 #: signature check and the claim parsing; 1,024 of them take well under 1 MiB.
 VERIFIED_TOKENS_CACHED = 1024
-
-_TOKENS = Token.__table__
-#: The per-request revocation check: one primary-key lookup, as a Core statement,
-#: because loading an ORM object would cost more than the query itself.
-_TOKEN_RECORD = select(_TOKENS.c.subject, _TOKENS.c.role, _TOKENS.c.last_used_at).where(
-    _TOKENS.c.jti == bindparam("jti")
-)
 
 
 @dataclass(frozen=True)
@@ -202,10 +196,9 @@ def _verify_token(
 
 def check_token_active(claims: dict[str, Any]) -> None:
     """Reject a token whose record was deleted, with its user or by revocation."""
-    # A pooled connection of its own: creating the request's ORM session would cost more
-    # than the query, and most requests that pass need no session after the check.
-    with db.engine.connect() as connection:
-        record = connection.execute(_TOKEN_RECORD, {"jti": claims["jti"]}).first()
+    # Not through the request's ORM session, which would cost more than the query, and
+    # which most requests that pass need no more after the check.
+    record = read_token_record(db.engine, claims["jti"])
     if record is None or record.subject != claims["sub"] or record.role != claims["role"]:
         raise Unauthorized("The token was revoked or its user was deleted.")
     if record.role == ROOT and record.subject != current_settings().root_username:

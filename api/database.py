@@ -15,6 +15,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 
 from .config import Settings
+from .wsgi_bridge import THREADS
 
 #: Strict mode makes MySQL reject out-of-range or too-long values instead of
 #: silently clipping them. Every mode here exists in both MySQL 8 and MariaDB 10.11.
@@ -33,6 +34,11 @@ MYSQL_SQL_MODE = ",".join(
 #: often drop idle TCP connections after 5 minutes; pre-ping catches any other drop.
 POOL_RECYCLE_SECONDS = 280
 
+#: Connections the pool keeps open per worker: one for each thread that runs Flask. The
+#: pool closes a returned connection beyond this number, so a smaller pool would open
+#: and close a connection for many requests under load (the SQLAlchemy default is 5).
+POOL_SIZE = THREADS
+
 #: Seconds a SQLite writer waits for another worker's write lock before failing.
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 
@@ -49,9 +55,10 @@ def is_mysql(database_url: str) -> bool:
 def engine_options(settings: Settings) -> dict[str, Any]:
     """Return the `create_engine` options for the database at `settings.database_url`."""
     if backend_name(settings.database_url) == "sqlite":
-        return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}}
+        return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}, "pool_size": POOL_SIZE}
 
     options: dict[str, Any] = {
+        "pool_size": POOL_SIZE,
         "pool_pre_ping": True,
         "pool_recycle": POOL_RECYCLE_SECONDS,
         # Waiting for a free pooled connection is bounded like connecting.

@@ -33,12 +33,13 @@ def settings_for(database_url: str, tmp_path: Path, **overrides: Any) -> Setting
 
 def test_engine_options_sqlite(tmp_path: Path) -> None:
     settings = settings_for(f"sqlite:///{tmp_path / 'x.sqlite3'}", tmp_path)
-    assert database.engine_options(settings) == {"connect_args": {"timeout": 30}}
+    assert database.engine_options(settings) == {"connect_args": {"timeout": 30}, "pool_size": 10}
 
 
 def test_engine_options_mysql(tmp_path: Path) -> None:
     settings = settings_for(MYSQL_URL, tmp_path)
     assert database.engine_options(settings) == {
+        "pool_size": 10,
         "pool_pre_ping": True,
         "pool_recycle": 280,
         "pool_timeout": 2,
@@ -70,6 +71,7 @@ def test_engine_options_postgresql(tmp_path: Path) -> None:
         database_statement_timeout=1.5,
     )
     assert database.engine_options(settings) == {
+        "pool_size": 10,
         "pool_pre_ping": True,
         "pool_recycle": 280,
         "pool_timeout": 3.5,

@@ -1,0 +1,95 @@
+"""The per-request revocation check's query, run on a pooled DBAPI cursor.
+
+Every authenticated request reads its token's row by primary key. Through SQLAlchemy's
+`Connection` that costs several times the query itself (a `Connection` with its event
+dispatch per request, a cache key and an execution context per statement). This module
+compiles the SELECT once per engine and runs it on a DBAPI cursor of the same pool, so
+pre-ping, recycling and the rollback on return still apply. After any DBAPI error it
+drops that connection and runs the query again through a `Connection`, which raises
+SQLAlchemy's wrapped error (a 503 for an unreachable database) and fires the engine's
+error events.
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Engine
+
+from .models import Token
+
+_TOKENS = Token.__table__
+_QUERY = select(_TOKENS.c.subject, _TOKENS.c.role, _TOKENS.c.last_used_at).where(
+    _TOKENS.c.jti == bindparam("jti")
+)
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    subject: str
+    role: str
+    last_used_at: datetime | None
+
+
+class TokenRecordReader:
+    """Reads `tokens` rows by `jti` for one engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        dialect = engine.dialect
+        compiled = _QUERY.compile(dialect=dialect)
+        self._engine = engine
+        self._sql = compiled.string
+        self._positional = compiled.positional
+        self._dbapi_error = dialect.loaded_dbapi.Error
+        # SQLite returns timestamps as text; the column type's own processor parses them.
+        column_type = _TOKENS.c.last_used_at.type.dialect_impl(dialect)
+        self._to_last_used = column_type.result_processor(dialect, None)
+
+    def read(self, jti: str) -> TokenRecord | None:
+        """Return the token's record, or None when no row has this `jti`."""
+        params: Any = (jti,) if self._positional else {"jti": jti}
+        try:
+            row = self._fetch(params)
+        except self._dbapi_error:
+            return self._read_through_connection(jti)
+        if row is None:
+            return None
+        last_used_at = row[2] if self._to_last_used is None else self._to_last_used(row[2])
+        return TokenRecord(row[0], row[1], last_used_at)
+
+    def _fetch(self, params: Any) -> Any:
+        connection = self._engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            try:
+                cursor.execute(self._sql, params)
+                return cursor.fetchone()
+            finally:
+                cursor.close()
+        except self._dbapi_error:
+            # The connection may be broken; the pool replaces an invalidated one.
+            connection.invalidate()
+            raise
+        finally:
+            connection.close()
+
+    def _read_through_connection(self, jti: str) -> TokenRecord | None:
+        with self._engine.connect() as connection:
+            row = connection.execute(_QUERY, {"jti": jti}).first()
+        return None if row is None else TokenRecord(*row)
+
+
+_readers: weakref.WeakKeyDictionary[Engine, TokenRecordReader] = weakref.WeakKeyDictionary()
+
+
+def read_token_record(engine: Engine, jti: str) -> TokenRecord | None:
+    """Return the record of token `jti` on `engine`'s database, or None if it has none."""
+    reader = _readers.get(engine)
+    if reader is None:
+        # Two threads may both build one; either is fine.
+        reader = _readers[engine] = TokenRecordReader(engine)
+    return reader.read(jti)
