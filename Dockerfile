@@ -40,8 +40,9 @@ COPY gunicorn.conf.py ./
 
 # HOST and PORT feed gunicorn.conf.py. The image fails closed: APP_ENV=production makes the
 # service refuse to start without JWT_SECRET and ROOT_PASSWORD. FORWARDED_ALLOW_IPS tells the
-# uvicorn worker which peers' X-Forwarded-For and -Proto headers to trust; "*" suits a
-# container that only a load balancer can reach, and a deployment can narrow it to a CIDR.
+# uvicorn worker which peers' X-Forwarded-For and -Proto headers to trust: loopback and the
+# private ranges a load balancer sits in. Not "*": with it, uvicorn takes the leftmost
+# X-Forwarded-For entry, which the client writes. A deployment can narrow it to its VPC.
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -49,7 +50,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     HOST=0.0.0.0 \
     PORT=8000 \
     INSTANCE_PATH=/data \
-    FORWARDED_ALLOW_IPS=*
+    FORWARDED_ALLOW_IPS="127.0.0.0/8,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16"
 
 USER 10001:10001
 EXPOSE 8000

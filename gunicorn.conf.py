@@ -64,3 +64,8 @@ def child_exit(server, worker):
 def on_exit(server):
     if _created_metrics_dir:
         shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+
+
+# gunicorn 25+ opens a control socket at a fixed path in the home directory, which
+# several servers on one machine (tests, benchmarks) would share. The service has no use for it.
+control_socket_disable = True

@@ -16,6 +16,7 @@ from flask_migrate import Migrate
 from . import auth, database, distribution_cache, framework, metrics, middleware
 from .allowed_methods import AllowedMethods
 from .config import Settings, load_settings
+from .content_type import LowercaseMediaType
 from .db import db
 from .errors import (
     DATABASE_UNAVAILABLE,
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> connexion.
     # legacy path with a line break gets 422 too.
     app.add_middleware(LegacyInputErrors, position=MiddlewarePosition.BEFORE_SECURITY)
     app.add_middleware(RejectLineBreaksInPath, position=MiddlewarePosition.BEFORE_SECURITY)
+    app.add_middleware(LowercaseMediaType, position=MiddlewarePosition.BEFORE_SECURITY)
     _configure_flask(app.app, settings)
     if app_metrics is not None:
         with app.app.app_context():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hmac
 import logging
+import math
 import time
 import uuid
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from sqlalchemy import delete, update
 
 from . import login_throttle, passwords
 from .db import db
-from .errors import Forbidden, NotFound, Unauthorized
+from .errors import BadRequest, Forbidden, NotFound, Unauthorized
 from .models import Token, User
 from .token_records import read_token_record
 
@@ -139,6 +140,9 @@ def login_root(username: str, password: str, client_address: str = "unknown") ->
 
 def issue_user_token(username: str, expires_in_days: float) -> IssuedToken:
     """Issue a token for an existing user."""
+    # NaN passes every range check, so callers' bounds alone cannot catch it.
+    if not math.isfinite(expires_in_days) or expires_in_days <= 0:
+        raise BadRequest(f"The lifetime must be a positive number of days, not {expires_in_days}.")
     user = db.session.execute(db.select(User).filter_by(username=username)).scalar_one_or_none()
     if user is None:
         raise NotFound(f"User {username!r} not found.")

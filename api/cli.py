@@ -24,7 +24,14 @@ def flask_app() -> Flask:
     return app
 
 
-@click.group(cls=FlaskGroup, create_app=flask_app, add_version_option=False)
+# Flask's own `run` and `shell` would serve or load the inner Flask app without
+# Connexion's routing, validation and security, so only the service's commands are added.
+@click.group(
+    cls=FlaskGroup,
+    create_app=flask_app,
+    add_default_commands=False,
+    add_version_option=False,
+)
 def main() -> None:
     """Manage the Activity Recommender database and users.
 

@@ -93,7 +93,9 @@ class PreparedRequestValidationOperation(RequestValidationOperation):
         try:
             body_validator = self._validator_map["body"][mime_type]
         except KeyError:
-            log.info("Skipping validation. No validator registered for content type: %s.", mime_type)
+            log.info(
+                "Skipping validation. No validator registered for content type: %s.", mime_type
+            )
             return None
         return body_validator(
             schema=schema,
@@ -101,7 +103,9 @@ class PreparedRequestValidationOperation(RequestValidationOperation):
             nullable=is_nullable(operation.body_definition(mime_type)),
             encoding=encoding,
             strict_validation=self.strict_validation,
-            uri_parser=operation.uri_parser_class(operation.parameters, operation.body_definition()),
+            uri_parser=operation.uri_parser_class(
+                operation.parameters, operation.body_definition()
+            ),
         )
 
 

@@ -53,12 +53,16 @@ class BufferedWSGIBridge:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": b"".join(chunks)})
 
-    def _call_app(self, environ: dict[str, Any]) -> tuple[int, list[tuple[bytes, bytes]], list[bytes]]:
+    def _call_app(
+        self, environ: dict[str, Any]
+    ) -> tuple[int, list[tuple[bytes, bytes]], list[bytes]]:
         """Run the WSGI app to the end; return its status, headers and body chunks."""
         response: dict[str, Any] = {}
         chunks: list[bytes] = []
 
-        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        def start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Any:
             # Nothing is sent before the app returns, so a second call with `exc_info`
             # (an error page after an exception) may replace the status and headers.
             response["status"] = int(status.split(" ", 1)[0])
