@@ -173,3 +173,19 @@ fuzz: install-contract  ## Run Schemathesis (schemathesis.toml) against gunicorn
 
 test-browser: install-contract  ## Drive Swagger UI at /docs in headless Chromium (apt-get install chromium)
 	$(BIN)/pytest -m browser tests/e2e/test_swagger_ui.py $(PYTEST_ARGS)
+
+# --- benchmark: wrk against gunicorn on fresh databases (docs/benchmarks.md) --------------
+
+.PHONY: install-bench bench bench-smoke
+
+$(VENV)/.installed-bench: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[bench]'
+	touch $@
+
+install-bench: $(VENV)/.installed-bench  ## Install matplotlib, which draws the benchmark chart
+
+bench: install-bench  ## Load-test every endpoint on SQLite and MariaDB; rewrite docs/benchmarks.md (~8 min)
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+bench-smoke: install-bench  ## Run the benchmark for a few seconds and check that its output is sane
+	$(BIN)/python -m bench --smoke

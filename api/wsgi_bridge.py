@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import io
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from a2wsgi.wsgi import build_environ
+from a2wsgi.wsgi_typing import Environ
 from starlette.types import Message, Receive, Scope, Send
 
 #: Threads per worker that run Flask, as many as a2wsgi's default.
@@ -48,14 +50,12 @@ class BufferedWSGIBridge:
         context = contextvars.copy_context()
         loop = asyncio.get_running_loop()
         status, headers, chunks = await loop.run_in_executor(
-            self.executor, context.run, self._call_app, environ
+            self.executor, functools.partial(context.run, self._call_app, environ)
         )
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": b"".join(chunks)})
 
-    def _call_app(
-        self, environ: dict[str, Any]
-    ) -> tuple[int, list[tuple[bytes, bytes]], list[bytes]]:
+    def _call_app(self, environ: Environ) -> tuple[int, list[tuple[bytes, bytes]], list[bytes]]:
         """Run the WSGI app to the end; return its status, headers and body chunks."""
         response: dict[str, Any] = {}
         chunks: list[bytes] = []

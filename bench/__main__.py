@@ -30,20 +30,42 @@ SMOKE = Options(
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--smoke", action="store_true",
-                        help="run each step for 1 s on SQLite only and check that the output is sane")
-    parser.add_argument("--databases", default="sqlite,mariadb",
-                        help="comma-separated databases to run on (default: sqlite,mariadb; "
-                             "MariaDB is skipped when it does not answer)")
-    parser.add_argument("--duration", type=float, default=10, help="seconds per measured run (default: 10)")
-    parser.add_argument("--warmup", type=float, default=2, help="seconds of warm-up before each run (default: 2)")
-    parser.add_argument("--connections", default="16,64",
-                        help="comma-separated connection counts (default: 16,64)")
-    parser.add_argument("--sizes", default="10,1000,10000",
-                        help="comma-separated catalogue sizes for the scaling runs (default: 10,1000,10000)")
-    parser.add_argument("--output", type=Path, default=RESULTS_DIR,
-                        help="folder for results.json and benchmark.png (default: bench/results)")
-    parser.add_argument("--no-docs", action="store_true", help=f"do not rewrite {DOC_PATH.relative_to(PROJECT_ROOT)}")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="run each step for 1 s on SQLite only and check that the output is sane",
+    )
+    parser.add_argument(
+        "--databases",
+        default="sqlite,mariadb",
+        help="comma-separated databases to run on (default: sqlite,mariadb; "
+        "MariaDB is skipped when it does not answer)",
+    )
+    parser.add_argument(
+        "--duration", type=float, default=10, help="seconds per measured run (default: 10)"
+    )
+    parser.add_argument(
+        "--warmup", type=float, default=2, help="seconds of warm-up before each run (default: 2)"
+    )
+    parser.add_argument(
+        "--connections", default="16,64", help="comma-separated connection counts (default: 16,64)"
+    )
+    parser.add_argument(
+        "--sizes",
+        default="10,1000,10000",
+        help="comma-separated catalogue sizes for the scaling runs (default: 10,1000,10000)",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=RESULTS_DIR,
+        help="folder for results.json and benchmark.png (default: bench/results)",
+    )
+    parser.add_argument(
+        "--no-docs",
+        action="store_true",
+        help=f"do not rewrite {DOC_PATH.relative_to(PROJECT_ROOT)}",
+    )
     return parser.parse_args(argv)
 
 
@@ -54,15 +76,20 @@ def _numbers(text: str) -> tuple[int, ...]:
 def smoke_problems(results: Results) -> list[str]:
     """Return what makes a smoke run's output implausible; empty when it looks sane."""
     problems = []
-    measurements = [*results.floor, *(m for rows in results.tables.values() for m in rows),
-                    *(m for rows in results.scaling.values() for m in rows)]
+    measurements = [
+        *results.floor,
+        *(m for rows in results.tables.values() for m in rows),
+        *(m for rows in results.scaling.values() for m in rows),
+    ]
     expected = len(SMOKE.connections) * (1 + 6) + len(SMOKE.scaling_sizes)
     if len(measurements) != expected:
         problems.append(f"expected {expected} measurements, got {len(measurements)}")
     for m in measurements:
         name = f"{m.endpoint} c={m.connections} n={m.activities}"
         if m.requests <= 0 or m.errors or m.worker_restarts:
-            problems.append(f"{name}: {m.requests} requests, {m.errors} errors, {m.worker_restarts} restarts")
+            problems.append(
+                f"{name}: {m.requests} requests, {m.errors} errors, {m.worker_restarts} restarts"
+            )
         if not (m.p50_ms > 0 and m.p99_ms >= m.p50_ms):
             problems.append(f"{name}: implausible latency p50={m.p50_ms} p99={m.p99_ms}")
         if not (math.isfinite(m.cpu_ms_per_request) and m.cpu_ms_per_request > 0):
@@ -110,14 +137,18 @@ def main(argv: list[str] | None = None) -> int:
             print(f"smoke check failed: {problem}", file=sys.stderr)
         if problems:
             return 1
-        print("smoke check passed: every step ran, answered without errors and reported sane figures")
+        print(
+            "smoke check passed: every step ran, answered without errors and reported sane figures"
+        )
         return 0
 
     if not args.no_docs:
         shutil.copyfile(chart, DOC_CHART)
         section = report.render_doc_section(results, checks, machine, command, DOC_CHART.name)
         report.update_doc(DOC_PATH, section)
-        print(f"updated {DOC_PATH.relative_to(PROJECT_ROOT)} and {DOC_CHART.relative_to(PROJECT_ROOT)}")
+        print(
+            f"updated {DOC_PATH.relative_to(PROJECT_ROOT)} and {DOC_CHART.relative_to(PROJECT_ROOT)}"
+        )
     return 0
 
 

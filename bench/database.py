@@ -10,8 +10,8 @@ import subprocess
 import sys
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import sqlalchemy as sa
 
@@ -64,7 +64,11 @@ def seed_activities(database_url: str, count: int, seed: int = 6) -> list[str]:
     rng = random.Random(seed)
     names = [NAME_FORMAT.format(i) for i in range(count)]
     rows = [
-        {"name": name, "male_players": rng.randrange(0, 1000), "female_players": rng.randrange(0, 1000)}
+        {
+            "name": name,
+            "male_players": rng.randrange(0, 1000),
+            "female_players": rng.randrange(0, 1000),
+        }
         for name in names
     ]
     engine = sa.create_engine(database_url)
@@ -87,7 +91,9 @@ def _post(url: str, data: bytes, headers: dict[str, str]) -> dict[str, object]:
 def user_token(base_url: str, root_password: str, username: str = "bench") -> str:
     """Log in as root, create a user and return a token of theirs, all through the API."""
     form = urllib.parse.urlencode({"username": "root", "password": root_password}).encode()
-    login = _post(f"{base_url}/v1/token", form, {"Content-Type": "application/x-www-form-urlencoded"})
+    login = _post(
+        f"{base_url}/v1/token", form, {"Content-Type": "application/x-www-form-urlencoded"}
+    )
     root = {"Authorization": f"Bearer {login['access_token']}", "Content-Type": "application/json"}
 
     _post(f"{base_url}/v1/users", json.dumps({"username": username}).encode(), root)

@@ -8,7 +8,6 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
-
 from pathlib import Path
 
 WRK_SCRIPT = Path(__file__).with_name("wrk_report.lua")
@@ -88,7 +87,9 @@ def run_wrk(
     }
     completed = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     if completed.returncode != 0:
-        raise RuntimeError(f"wrk exited with status {completed.returncode}: {completed.stderr.strip()}")
+        raise RuntimeError(
+            f"wrk exited with status {completed.returncode}: {completed.stderr.strip()}"
+        )
     return parse_wrk_output(completed.stdout)
 
 
@@ -96,7 +97,7 @@ def parse_wrk_output(stdout: str) -> LoadResult:
     """Parse the `BENCH-RESULT {json}` line from wrk's output."""
     for line in stdout.splitlines():
         if line.startswith(RESULT_PREFIX):
-            data = json.loads(line[len(RESULT_PREFIX):])
+            data = json.loads(line[len(RESULT_PREFIX) :])
             break
     else:
         raise ValueError(f"wrk printed no {RESULT_PREFIX.strip()} line:\n{stdout}")

@@ -7,15 +7,24 @@ import os
 import platform
 import subprocess
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
 from .server import PROJECT_ROOT
-from .suite import ADD_PLAYERS, HEALTH, RECOMMEND_MALE, Measurement, Results
+from .suite import ADD_PLAYERS, RECOMMEND_MALE, Measurement, Results
 
 DATABASE_TITLES = {"sqlite": "SQLite", "mariadb": "MariaDB"}
-PACKAGES = ("connexion", "flask", "sqlalchemy", "uvicorn", "uvloop", "httptools", "gunicorn", "a2wsgi")
+PACKAGES = (
+    "connexion",
+    "flask",
+    "sqlalchemy",
+    "uvicorn",
+    "uvloop",
+    "httptools",
+    "gunicorn",
+    "a2wsgi",
+)
 
 # The targets the service is held to, each a ratio within one run.
 RECOMMEND_RATIO_MIN = 0.75
@@ -58,13 +67,15 @@ def machine_info() -> dict[str, object]:
         "wrk": _command_output(["wrk", "--version"]).splitlines()[0:1],
         "revision": _command_output(["git", "describe", "--always", "--dirty"]).strip(),
         "load_average": list(os.getloadavg()),
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
 
 
 def _command_output(command: list[str]) -> str:
     try:
-        completed = subprocess.run(command, capture_output=True, text=True, cwd=PROJECT_ROOT, check=False)
+        completed = subprocess.run(
+            command, capture_output=True, text=True, cwd=PROJECT_ROOT, check=False
+        )
     except OSError:
         return ""
     return completed.stdout or completed.stderr
@@ -88,24 +99,28 @@ def check_targets(results: Results) -> list[Check]:
         recommend = _find(rows, RECOMMEND_MALE, connections)
         if recommend and recommend.ratio_to_health is not None:
             spread = recommend.p99_ms / recommend.p50_ms if recommend.p50_ms else math.inf
-            checks.append(Check(
-                f"{title}: {RECOMMEND_MALE} at {connections} connections >= "
-                f"{RECOMMEND_RATIO_MIN} of /health, no errors, p99 < {P99_OVER_P50_MAX:g} x p50",
-                f"{recommend.ratio_to_health:.2f} of /health, {recommend.errors} errors, "
-                f"p99 = {spread:.1f} x p50",
-                recommend.ratio_to_health >= RECOMMEND_RATIO_MIN
-                and recommend.errors == 0
-                and spread < P99_OVER_P50_MAX,
-            ))
+            checks.append(
+                Check(
+                    f"{title}: {RECOMMEND_MALE} at {connections} connections >= "
+                    f"{RECOMMEND_RATIO_MIN} of /health, no errors, p99 < {P99_OVER_P50_MAX:g} x p50",
+                    f"{recommend.ratio_to_health:.2f} of /health, {recommend.errors} errors, "
+                    f"p99 = {spread:.1f} x p50",
+                    recommend.ratio_to_health >= RECOMMEND_RATIO_MIN
+                    and recommend.errors == 0
+                    and spread < P99_OVER_P50_MAX,
+                )
+            )
         if database == "mariadb":
             for m in rows:
                 if m.endpoint == ADD_PLAYERS and m.ratio_to_health is not None:
-                    checks.append(Check(
-                        f"{title}: {ADD_PLAYERS} at {m.connections} connections >= "
-                        f"{WRITE_RATIO_MIN} of /health",
-                        f"{m.ratio_to_health:.2f} of /health, {m.errors} errors",
-                        m.ratio_to_health >= WRITE_RATIO_MIN and m.errors == 0,
-                    ))
+                    checks.append(
+                        Check(
+                            f"{title}: {ADD_PLAYERS} at {m.connections} connections >= "
+                            f"{WRITE_RATIO_MIN} of /health",
+                            f"{m.ratio_to_health:.2f} of /health, {m.errors} errors",
+                            m.ratio_to_health >= WRITE_RATIO_MIN and m.errors == 0,
+                        )
+                    )
 
     for database, rows in results.scaling.items():
         if len(rows) < 2:
@@ -113,22 +128,26 @@ def check_targets(results: Results) -> list[Check]:
         small, large = rows[0], rows[-1]
         cost = large.cpu_ms_per_request / small.cpu_ms_per_request
         slowdown = small.requests_per_s / large.requests_per_s
-        checks.append(Check(
-            f"{DATABASE_TITLES.get(database, database)}: {large.activities:,} activities cost "
-            f"<= {SCALING_COST_MAX} x {small.activities:,} per recommendation",
-            f"CPU per request {cost:.2f} x, throughput {slowdown:.2f} x lower",
-            cost <= SCALING_COST_MAX and slowdown <= SCALING_COST_MAX,
-        ))
+        checks.append(
+            Check(
+                f"{DATABASE_TITLES.get(database, database)}: {large.activities:,} activities cost "
+                f"<= {SCALING_COST_MAX} x {small.activities:,} per recommendation",
+                f"CPU per request {cost:.2f} x, throughput {slowdown:.2f} x lower",
+                cost <= SCALING_COST_MAX and slowdown <= SCALING_COST_MAX,
+            )
+        )
 
     for database, memory in results.memory.items():
         worker = float(memory["worker_peak_mib"])  # type: ignore[arg-type]
         total = float(memory["total_peak_mib"])  # type: ignore[arg-type]
-        checks.append(Check(
-            f"{DATABASE_TITLES.get(database, database)}: peak RSS <= {WORKER_RSS_MAX_MIB} MiB "
-            f"per worker, master + workers < {TOTAL_RSS_MAX_MIB} MiB",
-            f"{worker:.0f} MiB per worker, {total:.0f} MiB in total",
-            worker <= WORKER_RSS_MAX_MIB and total < TOTAL_RSS_MAX_MIB,
-        ))
+        checks.append(
+            Check(
+                f"{DATABASE_TITLES.get(database, database)}: peak RSS <= {WORKER_RSS_MAX_MIB} MiB "
+                f"per worker, master + workers < {TOTAL_RSS_MAX_MIB} MiB",
+                f"{worker:.0f} MiB per worker, {total:.0f} MiB in total",
+                worker <= WORKER_RSS_MAX_MIB and total < TOTAL_RSS_MAX_MIB,
+            )
+        )
     return checks
 
 
@@ -141,28 +160,55 @@ COLUMNS = ("endpoint", "conns", "req/s", "vs /health", "p50 ms", "p99 ms", "erro
 
 def _cells(m: Measurement) -> tuple[str, ...]:
     return (
-        m.endpoint, str(m.connections), f"{m.requests_per_s:,.0f}", _ratio(m.ratio_to_health),
-        f"{m.p50_ms:.2f}", f"{m.p99_ms:.2f}", str(m.errors + m.worker_restarts),
+        m.endpoint,
+        str(m.connections),
+        f"{m.requests_per_s:,.0f}",
+        _ratio(m.ratio_to_health),
+        f"{m.p50_ms:.2f}",
+        f"{m.p99_ms:.2f}",
+        str(m.errors + m.worker_restarts),
         f"{m.cpu_ms_per_request:.3f}",
     )
 
 
 def _scaling_cells(m: Measurement, base: Measurement) -> tuple[str, ...]:
     return (
-        f"{m.activities:,}", f"{m.requests_per_s:,.0f}", f"{base.requests_per_s / m.requests_per_s:.2f}",
-        f"{m.cpu_ms_per_request:.3f}", f"{m.cpu_ms_per_request / base.cpu_ms_per_request:.2f}",
-        f"{m.p99_ms:.2f}", str(m.errors),
+        f"{m.activities:,}",
+        f"{m.requests_per_s:,.0f}",
+        f"{base.requests_per_s / m.requests_per_s:.2f}",
+        f"{m.cpu_ms_per_request:.3f}",
+        f"{m.cpu_ms_per_request / base.cpu_ms_per_request:.2f}",
+        f"{m.p99_ms:.2f}",
+        str(m.errors),
     )
 
 
-SCALING_COLUMNS = ("activities", "req/s", "slowdown", "CPU ms/req", "CPU vs smallest", "p99 ms", "errors")
+SCALING_COLUMNS = (
+    "activities",
+    "req/s",
+    "slowdown",
+    "CPU ms/req",
+    "CPU vs smallest",
+    "p99 ms",
+    "errors",
+)
 
 
 def _text_table(columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
-    widths = [max(len(c), *(len(r[i]) for r in rows)) if rows else len(c) for i, c in enumerate(columns)]
-    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(columns, widths)))]
+    widths = [
+        max(len(c), *(len(r[i]) for r in rows)) if rows else len(c) for i, c in enumerate(columns)
+    ]
+    lines = [
+        "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(columns, widths))
+        )
+    ]
     for row in rows:
-        lines.append("  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(row, widths))))
+        lines.append(
+            "  ".join(
+                v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(row, widths))
+            )
+        )
     return "\n".join(lines)
 
 
@@ -174,8 +220,10 @@ def _markdown_table(columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> st
 
 def _memory_line(memory: dict[str, object]) -> str:
     workers = ", ".join(f"{peak:.0f}" for peak in memory["workers_peak_mib"])  # type: ignore[attr-defined]
-    return (f"peak RSS: master {memory['master_peak_mib']:.0f} MiB, workers {workers} MiB, "
-            f"all together {memory['total_peak_mib']:.0f} MiB")
+    return (
+        f"peak RSS: master {memory['master_peak_mib']:.0f} MiB, workers {workers} MiB, "
+        f"all together {memory['total_peak_mib']:.0f} MiB"
+    )
 
 
 def render(results: Results, fmt: str) -> str:
@@ -184,18 +232,26 @@ def render(results: Results, fmt: str) -> str:
     heading = (lambda s: f"== {s}") if fmt == "text" else (lambda s: f"### {s}")
     parts = []
     if results.floor:
-        parts += [heading("Connexion's floor: a no-op FlaskApp endpoint, default middleware"),
-                  make_table(COLUMNS, [_cells(m) for m in results.floor])]
+        parts += [
+            heading("Connexion's floor: a no-op FlaskApp endpoint, default middleware"),
+            make_table(COLUMNS, [_cells(m) for m in results.floor]),
+        ]
     for database, rows in results.tables.items():
         title = DATABASE_TITLES.get(database, database)
-        parts += [heading(f"{title}, {rows[0].activities} activities"),
-                  make_table(COLUMNS, [_cells(m) for m in rows])]
+        parts += [
+            heading(f"{title}, {rows[0].activities} activities"),
+            make_table(COLUMNS, [_cells(m) for m in rows]),
+        ]
         if database in results.memory:
             parts.append(_memory_line(results.memory[database]))
     for database, rows in results.scaling.items():
         title = DATABASE_TITLES.get(database, database)
-        parts += [heading(f"{title}: {RECOMMEND_MALE} at {rows[0].connections} connections, by catalogue size"),
-                  make_table(SCALING_COLUMNS, [_scaling_cells(m, rows[0]) for m in rows])]
+        parts += [
+            heading(
+                f"{title}: {RECOMMEND_MALE} at {rows[0].connections} connections, by catalogue size"
+            ),
+            make_table(SCALING_COLUMNS, [_scaling_cells(m, rows[0]) for m in rows]),
+        ]
     for database, reason in results.skipped.items():
         parts.append(f"{DATABASE_TITLES.get(database, database)} skipped: {reason}")
     return "\n\n".join(parts)
@@ -203,7 +259,9 @@ def render(results: Results, fmt: str) -> str:
 
 def render_checks(checks: list[Check], fmt: str) -> str:
     if fmt == "text":
-        return "\n".join(f"{'PASS' if c.passed else 'FAIL'}  {c.target}: {c.measured}" for c in checks)
+        return "\n".join(
+            f"{'PASS' if c.passed else 'FAIL'}  {c.target}: {c.measured}" for c in checks
+        )
     rows = [(c.target, c.measured, "met" if c.passed else "**not met**") for c in checks]
     return _markdown_table(("target", "measured", "result"), rows)
 
@@ -225,8 +283,12 @@ def write_chart(results: Results, path: Path) -> None:
         width = 0.8 / len(connections)
         for i, conns in enumerate(connections):
             values = [(_find(rows, e, conns) or rows[0]).requests_per_s for e in endpoints]
-            axis.barh([y + i * width for y in range(len(endpoints))], values, height=width,
-                      label=f"{conns} connections")
+            axis.barh(
+                [y + i * width for y in range(len(endpoints))],
+                values,
+                height=width,
+                label=f"{conns} connections",
+            )
         for m in results.floor:
             axis.axvline(m.requests_per_s, linestyle=":", color="grey")
         axis.set_yticks([y + width * (len(connections) - 1) / 2 for y in range(len(endpoints))])
@@ -238,8 +300,12 @@ def write_chart(results: Results, path: Path) -> None:
     if results.scaling:
         axis = axes[0][len(databases)]
         for database, rows in results.scaling.items():
-            axis.plot([m.activities for m in rows], [m.requests_per_s for m in rows], marker="o",
-                      label=DATABASE_TITLES.get(database, database))
+            axis.plot(
+                [m.activities for m in rows],
+                [m.requests_per_s for m in rows],
+                marker="o",
+                label=DATABASE_TITLES.get(database, database),
+            )
         axis.set_xscale("log")
         axis.set_ylim(bottom=0)
         axis.set_xlabel("activities in the catalogue")
@@ -256,8 +322,9 @@ DOC_BEGIN = "<!-- bench:begin (written by `make bench`; edit outside these marke
 DOC_END = "<!-- bench:end -->"
 
 
-def render_doc_section(results: Results, checks: list[Check], machine: dict[str, object],
-                       command: str, chart_name: str) -> str:
+def render_doc_section(
+    results: Results, checks: list[Check], machine: dict[str, object], command: str, chart_name: str
+) -> str:
     packages = ", ".join(f"{k} {v}" for k, v in machine["packages"].items())  # type: ignore[attr-defined]
     load = ", ".join(f"{x:.2f}" for x in machine["load_average"])  # type: ignore[attr-defined]
     options = results.options
@@ -292,5 +359,5 @@ def update_doc(path: Path, section: str) -> None:
     if DOC_BEGIN not in text or DOC_END not in text:
         text = text.rstrip("\n") + f"\n\n{DOC_BEGIN}\n{DOC_END}\n"
     before = text[: text.index(DOC_BEGIN)]
-    after = text[text.index(DOC_END) + len(DOC_END):]
+    after = text[text.index(DOC_END) + len(DOC_END) :]
     path.write_text(before + section + after)

@@ -27,7 +27,7 @@ def cpu_seconds(pid: int) -> float:
     """Return the user plus system CPU time that process `pid` has used so far."""
     stat = Path(f"/proc/{pid}/stat").read_text()
     # The command name in brackets may contain spaces, so split after its closing bracket.
-    fields = stat[stat.rindex(")") + 2:].split()
+    fields = stat[stat.rindex(")") + 2 :].split()
     # utime and stime are fields 14 and 15 of proc(5); fields[0] here is field 3.
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
@@ -57,7 +57,8 @@ class GunicornServer:
         self.log_path = log_path
         command = [
             str(Path(sys.executable).with_name("gunicorn")),
-            "-c", str(PROJECT_ROOT / "gunicorn.conf.py"),
+            "-c",
+            str(PROJECT_ROOT / "gunicorn.conf.py"),
             app,
         ]
         full_env = {
@@ -98,7 +99,9 @@ class GunicornServer:
             if len(child_pids(self.process.pid)) == self.workers and self._health_ok():
                 return
             time.sleep(0.2)
-        raise RuntimeError(f"gunicorn did not answer in {timeout_s} s:\n{self.log_path.read_text()}")
+        raise RuntimeError(
+            f"gunicorn did not answer in {timeout_s} s:\n{self.log_path.read_text()}"
+        )
 
     def _health_ok(self) -> bool:
         try:

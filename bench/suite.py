@@ -100,8 +100,11 @@ class Progress:
 
     def note(self, message: str) -> None:
         elapsed = int(time.monotonic() - self.started)
-        print(f"[{self.done:>2}/{self.total} {elapsed // 60}:{elapsed % 60:02d}] {message}",
-              file=sys.stderr, flush=True)
+        print(
+            f"[{self.done:>2}/{self.total} {elapsed // 60}:{elapsed % 60:02d}] {message}",
+            file=sys.stderr,
+            flush=True,
+        )
 
     def step(self, message: str) -> None:
         self.done += 1
@@ -128,14 +131,24 @@ def measure(
     headers = {"Authorization": f"Bearer {token}"} if endpoint.authenticated and token else {}
     if endpoint.body is not None:
         headers["Content-Type"] = "application/json"
-    rotate = tuple(endpoint.path.format(name=name) for name in names) if "{name}" in endpoint.path else ()
+    rotate = (
+        tuple(endpoint.path.format(name=name) for name in names)
+        if "{name}" in endpoint.path
+        else ()
+    )
     path = rotate[0] if rotate else endpoint.path
 
     def load(duration_s: float) -> LoadResult:
         return run_wrk(
-            server.url, path, connections=connections, duration_s=duration_s,
-            threads=options.threads, headers=headers, method=endpoint.method,
-            body=endpoint.body, rotate_paths=rotate,
+            server.url,
+            path,
+            connections=connections,
+            duration_s=duration_s,
+            threads=options.threads,
+            headers=headers,
+            method=endpoint.method,
+            body=endpoint.body,
+            rotate_paths=rotate,
         )
 
     if options.warmup_s > 0:
@@ -163,9 +176,11 @@ def measure(
 
 
 def describe(m: Measurement) -> str:
-    return (f"{m.database} {m.endpoint} c={m.connections} n={m.activities}: "
-            f"{m.requests_per_s:,.0f} req/s, p50 {m.p50_ms:.1f} ms, p99 {m.p99_ms:.1f} ms, "
-            f"{m.errors} errors, {m.cpu_ms_per_request:.2f} ms CPU/req")
+    return (
+        f"{m.database} {m.endpoint} c={m.connections} n={m.activities}: "
+        f"{m.requests_per_s:,.0f} req/s, p50 {m.p50_ms:.1f} ms, p99 {m.p99_ms:.1f} ms, "
+        f"{m.errors} errors, {m.cpu_ms_per_request:.2f} ms CPU/req"
+    )
 
 
 def add_health_ratios(rows: list[Measurement]) -> None:
@@ -194,13 +209,23 @@ def run_database(
     with fresh_database(kind, folder / "main") as url:
         names = seed_activities(url, options.activities)
         env = server_env(url, folder / "main", root_password)
-        with GunicornServer(SERVICE_APP, env, folder / "main" / "gunicorn.log", options.workers) as server:
+        with GunicornServer(
+            SERVICE_APP, env, folder / "main" / "gunicorn.log", options.workers
+        ) as server:
             token = user_token(server.url, root_password)
             rows = []
             for endpoint in ENDPOINTS:
                 for connections in options.connections:
-                    row = measure(server, endpoint, connections, options, database=kind,
-                                  activities=options.activities, token=token, names=names)
+                    row = measure(
+                        server,
+                        endpoint,
+                        connections,
+                        options,
+                        database=kind,
+                        activities=options.activities,
+                        token=token,
+                        names=names,
+                    )
                     rows.append(row)
                     progress.step(describe(row))
             results.memory[kind] = server.memory_report()
@@ -216,8 +241,16 @@ def run_database(
             log = folder / f"n{size}" / "gunicorn.log"
             with GunicornServer(SERVICE_APP, env, log, options.workers) as server:
                 token = user_token(server.url, root_password)
-                row = measure(server, recommend, options.scaling_connections, options,
-                              database=kind, activities=size, token=token, names=names)
+                row = measure(
+                    server,
+                    recommend,
+                    options.scaling_connections,
+                    options,
+                    database=kind,
+                    activities=size,
+                    token=token,
+                    names=names,
+                )
         scaling.append(row)
         progress.step(describe(row))
     results.scaling[kind] = scaling
@@ -230,8 +263,16 @@ def run_floor(options: Options, workdir: Path, progress: Progress, results: Resu
     with GunicornServer(FLOOR_APP, {}, folder / "gunicorn.log", options.workers) as server:
         endpoint = Endpoint("GET /health (bare Connexion FlaskApp)", "/health", authenticated=False)
         for connections in options.connections:
-            row = measure(server, endpoint, connections, options, database="none",
-                          activities=0, token=None, names=[])
+            row = measure(
+                server,
+                endpoint,
+                connections,
+                options,
+                database="none",
+                activities=0,
+                token=None,
+                names=[],
+            )
             results.floor.append(row)
             progress.step(describe(row))
 
