@@ -126,8 +126,15 @@ def add_players(raw_name: str, male: int, female: int) -> Activity:
             raise NotFound(f"Activity {name!r} not found.")
         raise Conflict(f"Adding these players would make a count of {name!r} exceed {MAX_PLAYERS}.")
 
+    # Read back before the commit, while the UPDATE holds the row's lock: these are the
+    # counts this addition made, and the commit ends the request's only transaction.
+    counts = db.session.execute(
+        select(Activity.male_players, Activity.female_players).where(Activity.name == name)
+    ).one()
     db.session.commit()
-    return db.session.get(Activity, name, populate_existing=True)  # type: ignore[return-value]
+    return Activity(
+        name=name, male_players=counts.male_players, female_players=counts.female_players
+    )
 
 
 def delete_activity(raw_name: str) -> None:

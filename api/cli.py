@@ -6,7 +6,7 @@ import click
 from flask import Flask
 from flask.cli import FlaskGroup
 
-from .app import create_app
+from .app import create_app, register_migrations
 from .commands import COMMANDS
 from .config import ConfigError
 
@@ -21,6 +21,7 @@ def flask_app() -> Flask:
         app: Flask = create_app(database_statement_timeout=None).app
     except ConfigError as exc:
         raise click.ClickException(f"invalid configuration: {exc}") from None
+    register_migrations(app)
     return app
 
 

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from .models import Token
 
@@ -81,6 +81,12 @@ class TokenRecordReader:
         with self._engine.connect() as connection:
             row = connection.execute(_QUERY, {"jti": jti}).first()
         return None if row is None else TokenRecord(*row)
+
+
+def read_token_record_on(connection: Connection, jti: str) -> TokenRecord | None:
+    """Return the record of token `jti`, read on `connection` in its current transaction."""
+    row = connection.execute(_QUERY, {"jti": jti}).first()
+    return None if row is None else TokenRecord(*row)
 
 
 _readers: weakref.WeakKeyDictionary[Engine, TokenRecordReader] = weakref.WeakKeyDictionary()

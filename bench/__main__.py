@@ -146,9 +146,8 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copyfile(chart, DOC_CHART)
         section = report.render_doc_section(results, checks, machine, command, DOC_CHART.name)
         report.update_doc(DOC_PATH, section)
-        print(
-            f"updated {DOC_PATH.relative_to(PROJECT_ROOT)} and {DOC_CHART.relative_to(PROJECT_ROOT)}"
-        )
+        written = [path.relative_to(PROJECT_ROOT) for path in (DOC_PATH, DOC_CHART)]
+        print(f"updated {written[0]} and {written[1]}")
     return 0
 
 

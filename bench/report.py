@@ -102,7 +102,8 @@ def check_targets(results: Results) -> list[Check]:
             checks.append(
                 Check(
                     f"{title}: {RECOMMEND_MALE} at {connections} connections >= "
-                    f"{RECOMMEND_RATIO_MIN} of /health, no errors, p99 < {P99_OVER_P50_MAX:g} x p50",
+                    f"{RECOMMEND_RATIO_MIN} of /health, no errors, "
+                    f"p99 < {P99_OVER_P50_MAX:g} x p50",
                     f"{recommend.ratio_to_health:.2f} of /health, {recommend.errors} errors, "
                     f"p99 = {spread:.1f} x p50",
                     recommend.ratio_to_health >= RECOMMEND_RATIO_MIN
@@ -195,21 +196,16 @@ SCALING_COLUMNS = (
 
 
 def _text_table(columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
-    widths = [
-        max(len(c), *(len(r[i]) for r in rows)) if rows else len(c) for i, c in enumerate(columns)
-    ]
-    lines = [
-        "  ".join(
-            c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(columns, widths))
-        )
-    ]
-    for row in rows:
-        lines.append(
-            "  ".join(
-                v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(row, widths))
-            )
-        )
-    return "\n".join(lines)
+    table = [columns, *rows]
+    widths = [max(len(cells[i]) for cells in table) for i in range(len(columns))]
+
+    def line(cells: tuple[str, ...]) -> str:
+        # The first column is text, aligned left; the rest are numbers, aligned right.
+        padded = [cells[0].ljust(widths[0])]
+        padded += [cell.rjust(width) for cell, width in zip(cells[1:], widths[1:], strict=True)]
+        return "  ".join(padded)
+
+    return "\n".join(line(cells) for cells in table)
 
 
 def _markdown_table(columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
@@ -276,7 +272,7 @@ def write_chart(results: Results, path: Path) -> None:
     databases = list(results.tables)
     panels = len(databases) + (1 if results.scaling else 0)
     figure, axes = plt.subplots(1, max(panels, 1), figsize=(6.5 * max(panels, 1), 5), squeeze=False)
-    for axis, database in zip(axes[0], databases):
+    for axis, database in zip(axes[0], databases, strict=False):
         rows = results.tables[database]
         endpoints = list(dict.fromkeys(m.endpoint for m in rows))
         connections = sorted({m.connections for m in rows})

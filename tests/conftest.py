@@ -12,6 +12,7 @@ from argon2 import PasswordHasher, profiles
 from sqlalchemy import delete
 
 from api import create_app
+from api.app import register_migrations
 from api.activities import reset_activities
 from api.auth import issue_token
 from api.db import db
@@ -66,7 +67,9 @@ def make_app(database_url: str, instance_path: Path, **overrides: Any) -> Any:
         "validate_responses": True,
     }
     settings.update(overrides)
-    return create_app(**settings)
+    application = create_app(**settings)
+    register_migrations(application.app)
+    return application
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,9 @@ from bench.suite import ADD_PLAYERS, HEALTH, RECOMMEND_MALE, Measurement, Result
 
 WRK_OUTPUT = """Running 10s test @ http://127.0.0.1:5000/health
   1 threads and 16 connections
-BENCH-RESULT {"requests": 20000, "duration_us": 10000000, "connect_errors": 0, "read_errors": 1, "write_errors": 0, "status_errors": 3, "timeouts": 2, "p50_us": 4100, "p90_us": 7000, "p99_us": 12500, "max_us": 30000}
+BENCH-RESULT {"requests": 20000, "duration_us": 10000000, "connect_errors": 0, \
+"read_errors": 1, "write_errors": 0, "status_errors": 3, "timeouts": 2, "p50_us": 4100, \
+"p90_us": 7000, "p99_us": 12500, "max_us": 30000}
 """
 
 
