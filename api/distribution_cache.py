@@ -16,7 +16,6 @@ import itertools
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, current_app, has_app_context
@@ -33,19 +32,32 @@ EXTENSION_KEY = "activity_recommender.distribution_cache"
 _WROTE_ACTIVITIES = "activity_recommender.wrote_activities"
 
 
-@dataclass(frozen=True)
 class Snapshot:
-    """The distributions of every gender, prepared from one read of the counts."""
+    """The counts of one read, and each gender's distribution prepared from them once."""
 
-    distributions: dict[str, PreparedDistribution]
-    generation: int
-    #: `time.monotonic()` just before the counts were read.
-    loaded_at: float
-    table: dict[str, dict[str, float]] = field(init=False)
+    def __init__(self, counts: list[Counts], generation: int, loaded_at: float) -> None:
+        self.counts = counts
+        self.generation = generation
+        #: `time.monotonic()` just before the counts were read.
+        self.loaded_at = loaded_at
+        self._distributions: dict[str, PreparedDistribution] = {}
+        self._preparing = threading.Lock()
 
-    def __post_init__(self) -> None:
-        table = {gender: d.probabilities for gender, d in self.distributions.items()}
-        object.__setattr__(self, "table", table)
+    def distribution(self, gender: str) -> PreparedDistribution:
+        """Return `gender`'s distribution, preparing it at the first request for it."""
+        prepared = self._distributions.get(gender)
+        if prepared is None:
+            # One thread prepares it; the others wait instead of repeating the work.
+            with self._preparing:
+                prepared = self._distributions.get(gender)
+                if prepared is None:
+                    prepared = self._distributions[gender] = prepare(self.counts, gender)
+        return prepared
+
+    @property
+    def table(self) -> dict[str, dict[str, float]]:
+        """Return P(activity | gender) for every gender."""
+        return {gender: self.distribution(gender).probabilities for gender in GENDERS}
 
 
 class DistributionCache:
@@ -95,9 +107,7 @@ class DistributionCache:
         # Taken before the read: a write committed after this point invalidates the
         # snapshot again, and `loaded_at` never claims the counts are newer than they are.
         loaded_at = self._clock()
-        counts = list(load())
-        distributions = {gender: prepare(counts, gender) for gender in GENDERS}
-        snapshot = Snapshot(distributions, generation, loaded_at)
+        snapshot = Snapshot(list(load()), generation, loaded_at)
         self._snapshot = snapshot
         return snapshot
 

@@ -17,7 +17,7 @@ def probability_table() -> dict[str, dict[str, float]]:
 
 def recommend(gender: str, count: int, seed: int | None) -> list[tuple[str, float]]:
     """Draw up to `count` distinct activities for `gender`, reproducibly when seeded."""
-    prepared = distribution_cache.current_snapshot().distributions[gender]
+    prepared = distribution_cache.current_snapshot().distribution(gender)
     rng = _unseeded if seed is None else random.Random(seed)  # nosec B311
     drawn = prepared.sample(count, rng)
     metrics.count_recommendations(gender, len(drawn))

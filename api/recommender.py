@@ -29,13 +29,16 @@ def weights(activities: Iterable[Counts], gender: str) -> dict[str, int]:
     and when nobody plays anything every activity weighs the same.
     """
     activities = list(activities)
-    male = {a.name: a.male for a in activities}
-    female = {a.name: a.female for a in activities}
-    pooled = {a.name: a.male + a.female for a in activities}
-
-    chosen = {"male": male, "female": female, "any": pooled}[gender]
+    if gender == "male":
+        chosen = {a.name: a.male for a in activities}
+    elif gender == "female":
+        chosen = {a.name: a.female for a in activities}
+    else:
+        chosen = {}
+    # Only the chosen gender's map is built unless it falls back: with thousands of
+    # activities, a worker rebuilds these maps every time its cache expires.
     if sum(chosen.values()) == 0:
-        chosen = pooled
+        chosen = {a.name: a.male + a.female for a in activities}
     if sum(chosen.values()) == 0:
         chosen = {name: 1 for name in chosen}
     return chosen

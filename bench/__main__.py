@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
             scaling_sizes=_numbers(args.sizes),
             scaling_connections=max(_numbers(args.connections)),
         )
-    command = "python -m bench " + shlex.join(sys.argv[1:] if argv is None else argv)
+    command = shlex.join(["python", "-m", "bench", *(sys.argv[1:] if argv is None else argv)])
 
     machine = report.machine_info()
     with tempfile.TemporaryDirectory(prefix="activity-recommender-bench-") as workdir:

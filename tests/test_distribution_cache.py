@@ -120,11 +120,25 @@ def test_cache_serves_expired_snapshot_while_another_thread_reads():
     assert load.calls == 1
 
 
+def test_snapshot_prepares_only_requested_genders():
+    snapshot = DistributionCache(ttl=1.0, clock=Clock()).get(
+        Loader(Counts("chess", male=1, female=0), Counts("judo", male=3, female=2))
+    )
+
+    male = snapshot.distribution("male")
+
+    assert male.probabilities == {"chess": 0.25, "judo": 0.75}
+    assert snapshot.distribution("male") is male
+    assert set(snapshot._distributions) == {"male"}
+    assert snapshot.table["female"] == {"chess": 0.0, "judo": 1.0}
+    assert set(snapshot._distributions) == {"male", "female", "any"}
+
+
 def test_cache_empty_catalogue():
     snapshot = DistributionCache(ttl=1.0, clock=Clock()).get(Loader())
 
     assert snapshot.table == {"male": {}, "female": {}, "any": {}}
-    assert snapshot.distributions["any"].sample(3, random.Random(1)) == []
+    assert snapshot.distribution("any").sample(3, random.Random(1)) == []
 
 
 @pytest.fixture
