@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 MAX_NAME_LENGTH = 64
 
-#: What a new database and `POST /v1/reset` start from.
+#: The activities that a new database and `POST /v1/reset` start from.
 DEFAULT_ACTIVITIES = (
     Counts(name="basketball", male=10, female=3),
     Counts(name="swimming", male=3, female=5),
@@ -33,8 +33,8 @@ def normalize_name(raw: str) -> str:
     trimmed = raw.strip()
     if not trimmed:
         raise BadRequest("The activity name must not be empty or only spaces.")
-    # The spec's pattern limits the trimmed name as sent; checking it here too keeps
-    # the service from accepting a longer name that NFC happens to shorten.
+    # The spec's pattern limits the trimmed name as sent. Checking it here too keeps the
+    # service from accepting a longer name that NFC happens to shorten.
     if len(trimmed) > MAX_NAME_LENGTH:
         raise BadRequest(f"The activity name must be at most {MAX_NAME_LENGTH} characters.")
     name = unicodedata.normalize("NFC", unicodedata.normalize("NFC", trimmed).lower())

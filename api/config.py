@@ -106,8 +106,8 @@ def instance_secret(instance_path: Path, name: str) -> tuple[str, bool]:
     """Read the development secret `name` from the instance folder, creating it once.
 
     Returns the secret and whether this call created it. Several gunicorn workers can
-    start at once, so the file is written under a temporary name and linked into place,
-    which fails for all but the first writer; the others read the winner's value.
+    start at once, so the file is written under a temporary name and linked into place.
+    The link fails for all but the first writer, and the others read the winner's value.
     """
     instance_path.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = instance_path / name

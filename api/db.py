@@ -41,10 +41,10 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 def binary_string(length: int) -> String:
-    """A VARCHAR compared byte for byte on every database.
+    """Return a VARCHAR type that every database compares byte for byte.
 
     MySQL's default collations treat `é` as `e` and ignore trailing spaces, which
-    would merge names that the service keeps apart; `utf8mb4_bin` does neither.
+    would merge names that the service keeps apart. `utf8mb4_bin` does neither.
     SQLite and PostgreSQL compare bytes by default.
     """
     return String(length).with_variant(

@@ -65,7 +65,7 @@ class Conflict(ApiError):
 
 
 class UnprocessableContent(ApiError):
-    """Raised in place of BadRequest for legacy operations, which answered bad input with 422."""
+    """Raised in place of BadRequest for legacy operations, which rejected bad input with 422."""
 
     status_code = 422
 
@@ -80,7 +80,7 @@ class TooManyRequests(ApiError):
 
 
 class ServiceUnavailable(ApiError):
-    """Raised when the database does not answer."""
+    """Raised when the database does not respond."""
 
     status_code = 503
 

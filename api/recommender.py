@@ -26,7 +26,7 @@ def weights(activities: Iterable[Counts], gender: str) -> dict[str, int]:
     """Return the weight of each activity that `gender` samples by, before normalizing.
 
     `any` pools both genders. A gender with no players at all falls back to `any`,
-    and when nobody plays anything every activity weighs the same.
+    and when no activity has any players, every activity weighs the same.
     """
     activities = list(activities)
     if gender == "male":
@@ -68,7 +68,7 @@ class Sampler:
     weight / weight in play, and removing it; integer arithmetic keeps it exact. A draw
     costs O(log n + k) for n activities and k drawn before it, not a pass over all n.
     Activities with weight 0 are never drawn. Activities are ordered by name, so the
-    same seed on the same weights gives the same answer.
+    same seed on the same weights gives the same draw.
     """
 
     def __init__(self, weight: Mapping[str, int]) -> None:
@@ -126,7 +126,7 @@ def sample(
 
     Draws one activity at a time and removes it, as `Sampler` does, on weights that are
     exactly proportional to the given probabilities. Activities with probability 0 are
-    never drawn, and the same seed on the same data gives the same answer.
+    never drawn, and the same seed on the same data gives the same draw.
     """
     names = Sampler(_exact_weights(probabilities)).draw(count, rng)
     return [(name, probabilities[name]) for name in names]

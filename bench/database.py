@@ -24,7 +24,7 @@ NAME_FORMAT = "activity-{:05d}"
 
 
 def mariadb_reachable() -> str | None:
-    """Return why MariaDB cannot be used, or None when it answers."""
+    """Return why MariaDB cannot be used, or None when it accepts connections."""
     engine = sa.create_engine(SERVER_URLS["mariadb"], connect_args={"connect_timeout": 2})
     try:
         with engine.connect() as connection:

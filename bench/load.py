@@ -16,7 +16,7 @@ RESULT_PREFIX = "BENCH-RESULT "
 
 @dataclass(frozen=True)
 class LoadResult:
-    """What one wrk run measured; latencies in microseconds."""
+    """The measurements of one wrk run; latencies in microseconds."""
 
     requests: int
     duration_s: float

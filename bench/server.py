@@ -91,7 +91,7 @@ class GunicornServer:
         self.stop()
 
     def wait_until_ready(self, timeout_s: float = 60) -> None:
-        """Wait until every worker has started and /health answers."""
+        """Wait until every worker has started and /health returns 200."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -100,7 +100,7 @@ class GunicornServer:
                 return
             time.sleep(0.2)
         raise RuntimeError(
-            f"gunicorn did not answer in {timeout_s} s:\n{self.log_path.read_text()}"
+            f"gunicorn did not respond within {timeout_s} s:\n{self.log_path.read_text()}"
         )
 
     def _health_ok(self) -> bool:

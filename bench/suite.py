@@ -1,4 +1,4 @@
-"""What the benchmark measures, and the loop that measures it."""
+"""The benchmark's list of measurements, and the loop that runs them."""
 
 from __future__ import annotations
 

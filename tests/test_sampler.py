@@ -42,7 +42,12 @@ def test_sampler_single_draw_bisects_once():
 
 @pytest.mark.parametrize("point", range(10))
 def test_sampler_single_draw_covers_each_weight_unit(point):
-    expected = "a" if point < 2 else "b" if point < 5 else "c"
+    if point < 2:
+        expected = "a"
+    elif point < 5:
+        expected = "b"
+    else:
+        expected = "c"
 
     assert Sampler({"a": 2, "b": 3, "c": 5}).draw(1, ScriptedRandom([point])) == [expected]
 

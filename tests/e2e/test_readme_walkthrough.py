@@ -80,7 +80,7 @@ def test_readme_walkthrough_runs_verbatim(server, tmp_path: Path):
         "any": {"basketball": 13 / 21, "swimming": 8 / 21},
     }
     # The other worker may serve its cached table for up to RECOMMENDATION_CACHE_SECONDS
-    # (1 s by default) after the write; once that has passed, every worker has the write.
+    # (1 s by default) after the write. After that, every worker has the write.
     assert probabilities in (after_write, before_write)
     time.sleep(1.5)
     settled = requests.get(
