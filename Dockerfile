@@ -43,6 +43,8 @@ COPY gunicorn.conf.py ./
 # uvicorn worker which peers' X-Forwarded-For and -Proto headers to trust: loopback and the
 # private ranges a load balancer sits in. Not "*": with it, uvicorn takes the leftmost
 # X-Forwarded-For entry, which the client writes. A deployment can narrow it to its VPC.
+# MALLOC_ARENA_MAX: glibc gives each busy thread its own heap, and a worker runs 10;
+# two heaps keep a worker's resident memory a few MiB lower at the same speed.
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -50,6 +52,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     HOST=0.0.0.0 \
     PORT=8000 \
     INSTANCE_PATH=/data \
+    MALLOC_ARENA_MAX=2 \
     FORWARDED_ALLOW_IPS="127.0.0.0/8,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16"
 
 USER 10001:10001

@@ -29,8 +29,9 @@ install-test: $(VENV)/.installed-test  ## Install the service with its test depe
 migrate: install  ## Bring the database at DATABASE_URL to the newest migration
 	$(BIN)/activity-recommender db upgrade
 
+# The image's malloc setting (see the Dockerfile), so that a local server behaves like it.
 run: migrate  ## Serve on HOST:PORT (default 127.0.0.1:8080) with gunicorn, in the foreground
-	$(BIN)/gunicorn -c gunicorn.conf.py $(APP)
+	MALLOC_ARENA_MAX=2 $(BIN)/gunicorn -c gunicorn.conf.py $(APP)
 
 test: install-test  ## Run the test suite on SQLite and on each database server that answers
 	$(BIN)/python scripts/test_databases.py $(PYTEST_ARGS)

@@ -5,15 +5,37 @@ from __future__ import annotations
 import logging
 import unicodedata
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Integer, bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
+from . import distribution_cache
+from .database import AUTOCOMMIT_BIND
 from .db import db
 from .errors import BadRequest, Conflict, NotFound
 from .models import MAX_PLAYERS, Activity
 from .recommender import Counts
 
 log = logging.getLogger(__name__)
+
+_TABLE = Activity.__table__
+
+# Built once: a statement built per request costs more CPU than the database spends on it.
+_ADD_PLAYERS = (
+    update(_TABLE)
+    .where(
+        _TABLE.c.name == bindparam("activity"),
+        _TABLE.c.male_players <= bindparam("male_limit", type_=Integer),
+        _TABLE.c.female_players <= bindparam("female_limit", type_=Integer),
+    )
+    .values(
+        male_players=_TABLE.c.male_players + bindparam("add_male", type_=Integer),
+        female_players=_TABLE.c.female_players + bindparam("add_female", type_=Integer),
+    )
+)
+_ADD_PLAYERS_RETURNING = _ADD_PLAYERS.returning(_TABLE.c.male_players, _TABLE.c.female_players)
+_READ_COUNTS = select(_TABLE.c.male_players, _TABLE.c.female_players).where(
+    _TABLE.c.name == bindparam("activity")
+)
 
 MAX_NAME_LENGTH = 64
 
@@ -101,40 +123,45 @@ def _update_counts(name: str, values: dict[str, int]) -> bool:
 def add_players(raw_name: str, male: int, female: int) -> Activity:
     """Add to an activity's counts in one UPDATE, so concurrent additions all count.
 
-    The WHERE clause refuses an addition that would pass the 32-bit limit, so an
-    overflow changes nothing and is reported as a conflict.
+    The UPDATE runs alone in autocommit mode, so it holds the row's lock only while the
+    database runs it, not for round trips to this worker: writes to one activity do not
+    queue behind each other's network and GIL waits. The WHERE clause refuses an
+    addition that would pass the 32-bit limit, so an overflow changes nothing and is
+    reported as a conflict.
+
+    The counts returned are the row right after this addition: from the UPDATE itself
+    where the database supports UPDATE ... RETURNING (PostgreSQL, SQLite), else read
+    just after it (MySQL), so they may include additions that committed in between.
     """
     name = normalize_name(raw_name)
     if male == 0 and female == 0:
         raise BadRequest("At least one of 'male' and 'female' must be greater than 0.")
+    params = {
+        "activity": name,
+        "add_male": male,
+        "add_female": female,
+        "male_limit": MAX_PLAYERS - male,
+        "female_limit": MAX_PLAYERS - female,
+    }
 
-    result = db.session.execute(
-        update(Activity)
-        .where(
-            Activity.name == name,
-            Activity.male_players <= MAX_PLAYERS - male,
-            Activity.female_players <= MAX_PLAYERS - female,
-        )
-        .values(
-            male_players=Activity.male_players + male,
-            female_players=Activity.female_players + female,
-        )
-    )
-    if not result.rowcount:  # type: ignore[attr-defined]
-        db.session.rollback()
-        if db.session.get(Activity, name) is None:
-            raise NotFound(f"Activity {name!r} not found.")
-        raise Conflict(f"Adding these players would make a count of {name!r} exceed {MAX_PLAYERS}.")
+    engine = db.engines[AUTOCOMMIT_BIND]
+    with engine.connect() as connection:
+        if engine.dialect.update_returning:
+            counts = connection.execute(_ADD_PLAYERS_RETURNING, params).first()
+        elif connection.execute(_ADD_PLAYERS, params).rowcount:
+            counts = connection.execute(_READ_COUNTS, params).first()
+        else:
+            counts = None
+        if counts is None:
+            if connection.execute(_READ_COUNTS, params).first() is None:
+                raise NotFound(f"Activity {name!r} not found.")
+            raise Conflict(
+                f"Adding these players would make a count of {name!r} exceed {MAX_PLAYERS}."
+            )
 
-    # Read back before the commit, while the UPDATE holds the row's lock: these are the
-    # counts this addition made, and the commit ends the request's only transaction.
-    counts = db.session.execute(
-        select(Activity.male_players, Activity.female_players).where(Activity.name == name)
-    ).one()
-    db.session.commit()
-    return Activity(
-        name=name, male_players=counts.male_players, female_players=counts.female_players
-    )
+    # Committed outside the ORM session, whose commit would invalidate the cache itself.
+    distribution_cache.invalidate()
+    return Activity(name=name, male_players=counts[0], female_players=counts[1])
 
 
 def delete_activity(raw_name: str) -> None:

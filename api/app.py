@@ -34,8 +34,6 @@ log = logging.getLogger(__name__)
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SPEC_DIR = PROJECT_ROOT / "spec"
 MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
-#: Methods that write nothing: their token check skips the ORM session.
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SETTINGS_KEY = "activity_recommender.settings"
 
 
@@ -102,6 +100,7 @@ def _configure_flask(flask_app: Flask, settings: Settings) -> None:
     flask_app.config.update(
         SQLALCHEMY_DATABASE_URI=settings.database_url,
         SQLALCHEMY_ENGINE_OPTIONS=database.engine_options(settings),
+        SQLALCHEMY_BINDS={database.AUTOCOMMIT_BIND: database.autocommit_bind(settings)},
         # Let handler exceptions reach Connexion's error handlers, which render problems.
         PROPAGATE_EXCEPTIONS=True,
     )
@@ -110,7 +109,9 @@ def _configure_flask(flask_app: Flask, settings: Settings) -> None:
     distribution_cache.init_app(flask_app, settings.recommendation_cache_seconds)
 
     with flask_app.app_context():
-        database.add_connect_listeners(db.engine, settings)
+        for engine in db.engines.values():
+            database.add_connect_listeners(engine, settings)
+        database.ping_when_idle(db.engines[database.AUTOCOMMIT_BIND])
 
     flask_app.before_request(_reject_unrouted)
     flask_app.before_request(_check_token_active)
@@ -155,6 +156,4 @@ def _check_token_active() -> None:
         # decoded into a slash) reaches Flask without Connexion's context.
         return
     if claims:
-        from flask import request
-
-        auth.check_token_active(claims, in_session=request.method not in SAFE_METHODS)
+        auth.check_token_active(claims)

@@ -17,10 +17,11 @@ from flask import current_app
 from sqlalchemy import delete, update
 
 from . import login_throttle, passwords
+from .database import AUTOCOMMIT_BIND
 from .db import db
 from .errors import BadRequest, Forbidden, NotFound, Unauthorized
 from .models import Token, User
-from .token_records import read_token_record, read_token_record_on
+from .token_records import read_token_record
 
 log = logging.getLogger(__name__)
 
@@ -198,17 +199,13 @@ def _verify_token(
     return {"sub": claims["sub"], "role": claims["role"], "jti": claims["jti"]}, claims["exp"]
 
 
-def check_token_active(claims: dict[str, Any], in_session: bool = False) -> None:
+def check_token_active(claims: dict[str, Any]) -> None:
     """Reject a token whose record was deleted, with its user or by revocation.
 
-    `in_session` reads the record in the request's ORM session, for a request that
-    writes through it anyway: one pooled connection and transaction instead of two.
-    Otherwise the read skips the session, which would cost more than the query.
+    The record is read outside the request's ORM session, in autocommit mode, so the
+    check costs one round trip and sees every revocation committed before it.
     """
-    if in_session:
-        record = read_token_record_on(db.session.connection(), claims["jti"])
-    else:
-        record = read_token_record(db.engine, claims["jti"])
+    record = read_token_record(db.engines[AUTOCOMMIT_BIND], db.engine, claims["jti"])
     if record is None or record.subject != claims["sub"] or record.role != claims["role"]:
         raise Unauthorized("The token was revoked or its user was deleted.")
     if record.role == ROOT and record.subject != current_settings().root_username:

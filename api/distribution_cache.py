@@ -152,11 +152,17 @@ def _note_flush(session: Session, _context: Any) -> None:
         session.info[_WROTE_ACTIVITIES] = True
 
 
-def _invalidate_after_commit(session: Session) -> None:
-    if session.info.pop(_WROTE_ACTIVITIES, False) and has_app_context():
+def invalidate() -> None:
+    """Invalidate the current app's cache, if any; call it after committing a change."""
+    if has_app_context():
         cache = current_app.extensions.get(EXTENSION_KEY)
         if cache is not None:
             cache.invalidate()
+
+
+def _invalidate_after_commit(session: Session) -> None:
+    if session.info.pop(_WROTE_ACTIVITIES, False):
+        invalidate()
 
 
 def _forget_after_rollback(session: Session) -> None:

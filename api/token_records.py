@@ -3,11 +3,13 @@
 Every authenticated request reads its token's row by primary key. Through SQLAlchemy's
 `Connection` that costs several times the query itself (a `Connection` with its event
 dispatch per request, a cache key and an execution context per statement). This module
-compiles the SELECT once per engine and runs it on a DBAPI cursor of the same pool, so
-pre-ping, recycling and the rollback on return still apply. After any DBAPI error it
-drops that connection and runs the query again through a `Connection`, which raises
-SQLAlchemy's wrapped error (a 503 for an unreachable database) and fires the engine's
-error events.
+compiles the SELECT once per engine and runs it on a DBAPI cursor of the autocommit
+engine's pool (`database.autocommit_bind`): one round trip, and nothing to end after it.
+
+That pool skips the check before use. So after any DBAPI error the reader drops that
+connection and runs the query again through a `Connection` of the default engine, which
+does check, and raises SQLAlchemy's wrapped error (a 503 for an unreachable database)
+and fires the engine's error events.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
 from .models import Token
 
@@ -38,10 +40,11 @@ class TokenRecord:
 class TokenRecordReader:
     """Reads `tokens` rows by `jti` for one engine."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, fallback: Engine) -> None:
         dialect = engine.dialect
         compiled = _QUERY.compile(dialect=dialect)
         self._engine = engine
+        self._fallback = fallback
         self._sql = compiled.string
         self._positional = compiled.positional
         self._dbapi_error = dialect.loaded_dbapi.Error
@@ -78,24 +81,21 @@ class TokenRecordReader:
             connection.close()
 
     def _read_through_connection(self, jti: str) -> TokenRecord | None:
-        with self._engine.connect() as connection:
+        with self._fallback.connect() as connection:
             row = connection.execute(_QUERY, {"jti": jti}).first()
         return None if row is None else TokenRecord(*row)
-
-
-def read_token_record_on(connection: Connection, jti: str) -> TokenRecord | None:
-    """Return the record of token `jti`, read on `connection` in its current transaction."""
-    row = connection.execute(_QUERY, {"jti": jti}).first()
-    return None if row is None else TokenRecord(*row)
 
 
 _readers: weakref.WeakKeyDictionary[Engine, TokenRecordReader] = weakref.WeakKeyDictionary()
 
 
-def read_token_record(engine: Engine, jti: str) -> TokenRecord | None:
-    """Return the record of token `jti` on `engine`'s database, or None if it has none."""
+def read_token_record(engine: Engine, fallback: Engine, jti: str) -> TokenRecord | None:
+    """Return the record of token `jti`, or None if it has none.
+
+    `engine` is in autocommit mode; `fallback` checks its connections before use.
+    """
     reader = _readers.get(engine)
     if reader is None:
         # Two threads may both build one; either is fine.
-        reader = _readers[engine] = TokenRecordReader(engine)
+        reader = _readers[engine] = TokenRecordReader(engine, fallback)
     return reader.read(jti)

@@ -14,6 +14,8 @@ from .load import LoadResult, run_wrk
 from .server import GunicornServer
 
 SERVICE_APP = "api:create_app()"
+#: The Dockerfile's MALLOC_ARENA_MAX; tests/deploy/test_image.py checks that they match.
+IMAGE_MALLOC_ARENA_MAX = "2"
 FLOOR_APP = "bench.floor.app:create_app()"
 HEALTH = "GET /health"
 RECOMMEND_MALE = "GET /v1/recommendations/male"
@@ -191,8 +193,10 @@ def add_health_ratios(rows: list[Measurement]) -> None:
 
 
 def server_env(database_url: str, instance: Path, root_password: str) -> dict[str, str]:
+    """Return the server's environment: the image's settings, a fresh secret and database."""
     return {
         "APP_ENV": "production",
+        "MALLOC_ARENA_MAX": IMAGE_MALLOC_ARENA_MAX,
         "DATABASE_URL": database_url,
         "INSTANCE_PATH": str(instance),
         "JWT_SECRET": secrets.token_urlsafe(48),

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import event
 
 from api.activities import normalize_name
+from api.database import AUTOCOMMIT_BIND
 from api.db import db
 from api.errors import BadRequest
 from api.models import MAX_PLAYERS
@@ -456,14 +457,14 @@ def test_add_players_overflow_changes_nothing(client, user_token, male, female):
     assert after == {"name": "swimming", "male_players": 3, "female_players": 5}
 
 
-def test_add_players_runs_one_update(app, client, user_token):
+def test_add_players_runs_one_update_in_autocommit_mode(app, client, user_token):
     statements: list[str] = []
 
     def record(_conn, _cursor, statement, *_args):  # type: ignore[no-untyped-def]
         statements.append(statement)
 
     with app.app.app_context():
-        engine = db.engine
+        engine = db.engines[AUTOCOMMIT_BIND]
     event.listen(engine, "before_cursor_execute", record)
     try:
         response = client.post(
@@ -479,6 +480,11 @@ def test_add_players_runs_one_update(app, client, user_token):
     assert len(updates) == 1
     assert "male_players + " in updates[0]
     assert "female_players + " in updates[0]
+    connection = engine.raw_connection()
+    try:
+        assert engine.dialect.detect_autocommit_setting(connection.dbapi_connection)
+    finally:
+        connection.close()
 
 
 def test_delete_activity(client, user_token):

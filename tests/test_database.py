@@ -48,6 +48,7 @@ def test_engine_options_mysql(tmp_path: Path) -> None:
             "charset": "utf8mb4",
             "sql_mode": database.MYSQL_SQL_MODE,
             "connect_timeout": 2,
+            "ssl_disabled": True,
             "read_timeout": 2,
             "write_timeout": 2,
         },
@@ -60,7 +61,27 @@ def test_engine_options_mysql_without_statement_timeout(tmp_path: Path) -> None:
         "charset": "utf8mb4",
         "sql_mode": database.MYSQL_SQL_MODE,
         "connect_timeout": 2,
+        "ssl_disabled": True,
     }
+
+
+def test_mysql_tls_on_when_the_url_asks_for_it(tmp_path: Path) -> None:
+    url = MYSQL_URL + "?ssl_ca=/etc/ssl/certs/rds-global-bundle.pem"
+    connect_args = database.engine_options(settings_for(url, tmp_path))["connect_args"]
+    assert "ssl_disabled" not in connect_args
+
+
+def test_autocommit_bind_shares_the_pool_settings(tmp_path: Path) -> None:
+    settings = settings_for(MYSQL_URL, tmp_path)
+    bind = database.autocommit_bind(settings)
+    default = database.engine_options(settings)
+
+    assert bind["url"] == MYSQL_URL
+    assert bind["isolation_level"] == "AUTOCOMMIT"
+    assert bind["skip_autocommit_rollback"] is True
+    assert bind["pool_pre_ping"] is False
+    assert bind["pool_size"] == default["pool_size"]
+    assert bind["connect_args"] == default["connect_args"]
 
 
 def test_engine_options_postgresql(tmp_path: Path) -> None:
@@ -172,3 +193,28 @@ def test_statement_timeout_raises_operational_error(
             db.session.execute(text(sleep[database_kind]))
         db.session.remove()
         db.engine.dispose()
+
+
+def test_idle_autocommit_connection_replaced_after_server_drops_it(
+    app: Any, database_kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pooled connection that the server closed while idle is replaced, not used."""
+    if database_kind == "sqlite":
+        pytest.skip("SQLite is a local file: there are no server connections to drop")
+    own_id = {"mariadb": "SELECT CONNECTION_ID()", "postgresql": "SELECT pg_backend_pid()"}
+    kill = {"mariadb": "KILL {}", "postgresql": "SELECT pg_terminate_backend({})"}
+    # Every checkout counts as idle, so that the test need not wait.
+    monkeypatch.setattr(database, "IDLE_PING_SECONDS", -1.0)
+
+    with app.app.app_context():
+        engine = db.engines[database.AUTOCOMMIT_BIND]
+        with engine.connect() as connection:
+            dropped = connection.execute(text(own_id[database_kind])).scalar_one()
+        with db.engine.connect() as admin:
+            admin.execute(text(kill[database_kind].format(int(dropped))))
+            admin.commit()
+
+        with engine.connect() as connection:
+            replacement = connection.execute(text(own_id[database_kind])).scalar_one()
+
+    assert replacement != dropped

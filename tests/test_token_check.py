@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from api import auth, token_records
+from api.database import AUTOCOMMIT_BIND
 from api.db import db
 from api.token_records import TokenRecord, TokenRecordReader, read_token_record
 
@@ -69,18 +70,23 @@ def test_decode_token_secret_is_part_of_the_key(app):
     assert settings.jwt_secret == JWT_SECRET
 
 
+def read_record(jti: str) -> TokenRecord | None:
+    """Read as the per-request check does: on the autocommit engine, the default as fallback."""
+    return read_token_record(db.engines[AUTOCOMMIT_BIND], db.engine, jti)
+
+
 def test_read_token_record_found(app):
     issued = issue(app, timedelta(minutes=5))
 
     with app.app.app_context():
-        record = read_token_record(db.engine, issued.jti)
+        record = read_record(issued.jti)
 
     assert record == TokenRecord(subject="root", role="root", last_used_at=None)
 
 
 def test_read_token_record_missing(app):
     with app.app.app_context():
-        assert read_token_record(db.engine, "0" * 32) is None
+        assert read_record("0" * 32) is None
 
 
 def test_read_token_record_last_used_is_utc(app, client):
@@ -88,7 +94,7 @@ def test_read_token_record_last_used_is_utc(app, client):
     assert client.get("/v1/me", headers=bearer(issued.token)).status_code == 200
 
     with app.app.app_context():
-        record = read_token_record(db.engine, issued.jti)
+        record = read_record(issued.jti)
 
     assert record is not None
     assert record.last_used_at is not None
@@ -99,7 +105,7 @@ def test_read_token_record_last_used_is_utc(app, client):
 def test_read_token_record_driver_error_falls_back(app, monkeypatch):
     issued = issue(app, timedelta(minutes=5))
     with app.app.app_context():
-        reader = TokenRecordReader(db.engine)
+        reader = TokenRecordReader(db.engines[AUTOCOMMIT_BIND], db.engine)
         dbapi_error = db.engine.dialect.loaded_dbapi.OperationalError
 
         def broken_fetch(params: Any) -> Any:
@@ -115,7 +121,7 @@ def test_read_token_record_unreachable_database_raises_wrapped(tmp_path):
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'missing' / 'db.sqlite3'}")
 
     with pytest.raises(sa.exc.OperationalError):
-        token_records.read_token_record(engine, "0" * 32)
+        token_records.read_token_record(engine, engine, "0" * 32)
     engine.dispose()
 
 

@@ -103,3 +103,11 @@ def test_runtime_stage_installs_no_build_tools() -> None:
     assert "apt-get" not in runtime
     assert "pip install" not in runtime
     assert re.search(r"^CMD \[\"gunicorn\", \"-c\", \"gunicorn.conf.py\", \"api:create_app\(\)\"\]$", runtime, re.M)
+
+
+def test_benchmark_runs_with_the_images_malloc_setting() -> None:
+    from bench.suite import IMAGE_MALLOC_ARENA_MAX
+
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert re.search(rf"^\s+MALLOC_ARENA_MAX={IMAGE_MALLOC_ARENA_MAX} \\$", dockerfile, re.M)
+    assert f"MALLOC_ARENA_MAX={IMAGE_MALLOC_ARENA_MAX} " in (ROOT / "Makefile").read_text()
