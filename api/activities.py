@@ -159,7 +159,7 @@ def add_players(raw_name: str, male: int, female: int) -> Activity:
                 f"Adding these players would make a count of {name!r} exceed {MAX_PLAYERS}."
             )
 
-    # Committed outside the ORM session, whose commit would invalidate the cache itself.
+    # The ORM session invalidates the cache when it commits; this write bypassed it.
     distribution_cache.invalidate()
     return Activity(name=name, male_players=counts[0], female_players=counts[1])
 

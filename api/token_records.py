@@ -6,10 +6,11 @@ dispatch per request, a cache key and an execution context per statement). This 
 compiles the SELECT once per engine and runs it on a DBAPI cursor of the autocommit
 engine's pool (`database.autocommit_bind`): one round trip, and nothing to end after it.
 
-That pool skips the check before use. So after any DBAPI error the reader drops that
-connection and runs the query again through a `Connection` of the default engine, which
-does check, and raises SQLAlchemy's wrapped error (a 503 for an unreachable database)
-and fires the engine's error events.
+That pool checks a connection before use only after it sat idle
+(`database.ping_when_idle`). So after any DBAPI error the reader drops that connection
+and runs the query again through a `Connection` of the default engine, which checks
+every connection, and raises SQLAlchemy's wrapped error (a 503 for an unreachable
+database) and fires the engine's error events.
 """
 
 from __future__ import annotations
