@@ -9,7 +9,6 @@ from sqlalchemy import Integer, bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import distribution_cache
-from .database import AUTOCOMMIT_BIND
 from .db import db
 from .errors import BadRequest, Conflict, NotFound
 from .models import MAX_PLAYERS, Activity
@@ -123,15 +122,11 @@ def _update_counts(name: str, values: dict[str, int]) -> bool:
 def add_players(raw_name: str, male: int, female: int) -> Activity:
     """Add to an activity's counts in one UPDATE, so concurrent additions all count.
 
-    The UPDATE runs alone in autocommit mode, so it holds the row's lock only while the
-    database runs it, not for round trips to this worker: writes to one activity do not
-    queue behind each other's network and GIL waits. The WHERE clause refuses an
-    addition that would pass the 32-bit limit, so an overflow changes nothing and is
-    reported as a conflict.
-
-    The counts returned are the row right after this addition: from the UPDATE itself
-    where the database supports UPDATE ... RETURNING (PostgreSQL, SQLite), else read
-    just after it (MySQL), so they may include additions that committed in between.
+    The WHERE clause refuses an addition that would pass the 32-bit limit, so an
+    overflow changes nothing and is reported as a conflict. The counts returned are the
+    ones this addition made: from the UPDATE itself where the database has UPDATE ...
+    RETURNING (PostgreSQL, SQLite), else read back in the same transaction (MySQL), so a
+    failure after the UPDATE rolls it back instead of answering 503 for a stored count.
     """
     name = normalize_name(raw_name)
     if male == 0 and female == 0:
@@ -144,9 +139,11 @@ def add_players(raw_name: str, male: int, female: int) -> Activity:
         "female_limit": MAX_PLAYERS - female,
     }
 
-    engine = db.engines[AUTOCOMMIT_BIND]
-    with engine.connect() as connection:
-        if engine.dialect.update_returning:
+    # The default engine checks every connection before use, so a connection that the
+    # server dropped is replaced instead of failing a write. Core statements built once
+    # skip the ORM's work per statement; the request's session is not involved.
+    with db.engine.begin() as connection:
+        if connection.dialect.update_returning:
             counts = connection.execute(_ADD_PLAYERS_RETURNING, params).first()
         elif connection.execute(_ADD_PLAYERS, params).rowcount:
             counts = connection.execute(_READ_COUNTS, params).first()

@@ -32,6 +32,9 @@ MAX_ROOT_TOKEN_MINUTES = 3650 * 24 * 60
 #: The longest a worker may reuse the counts: the time other workers' writes may take to show.
 MAX_RECOMMENDATION_CACHE_SECONDS = 3600
 
+#: DATABASE_TLS values; see `database.mysql_connect_args`.
+DATABASE_TLS_MODES = ("off", "required")
+
 
 class ConfigError(RuntimeError):
     """Raised when the environment cannot make a working configuration."""
@@ -59,6 +62,8 @@ class Settings:
     database_connect_timeout: float = 2
     #: Seconds a statement may run on MySQL or PostgreSQL; None turns the limit off.
     database_statement_timeout: float | None = 2
+    #: TLS to MySQL when DATABASE_URL has no `ssl_*` options: "off" or "required".
+    database_tls: str = "off"
     #: Serve Prometheus metrics at /metrics.
     metrics_enabled: bool = False
     #: When set, /metrics is served only on this port, and nothing else is.
@@ -157,6 +162,9 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         "database_statement_timeout": _env_number(
             "DATABASE_STATEMENT_TIMEOUT", env.get("DATABASE_STATEMENT_TIMEOUT", "2"), float
         ),
+        "database_tls": _env_choice(
+            "DATABASE_TLS", env.get("DATABASE_TLS", "off"), DATABASE_TLS_MODES
+        ),
         "metrics_enabled": _env_bool(env.get("METRICS_ENABLED", "false")),
         "metrics_port": _env_optional_port("METRICS_PORT", env.get("METRICS_PORT", "")),
         "git_revision": env.get("GIT_REVISION") or "unknown",
@@ -173,6 +181,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     values.update(overrides)
     settings = Settings(**values)
     _check_metrics_port(settings)
+    _check_mysql_tls_options(settings)
     return _fill_secrets(settings)
 
 
@@ -196,6 +205,27 @@ def _database_url(env: Mapping[str, str], instance_path: Path) -> str:
     if parsed.password is not None:
         raise ConfigError("DATABASE_URL has a password and DATABASE_PASSWORD is set: set one")
     return parsed.set(password=password).render_as_string(hide_password=False)
+
+
+def _check_mysql_tls_options(settings: Settings) -> None:
+    """Refuse a MySQL URL with `?ssl=`, which PyMySQL fails on at the first connection."""
+    try:
+        url = make_url(settings.database_url)
+    except ArgumentError:
+        return  # the engine reports it, with the URL's own message
+    if url.get_backend_name() not in ("mysql", "mariadb"):
+        return
+    if "ssl" in url.query:
+        raise ConfigError(
+            "DATABASE_URL has ?ssl=, which PyMySQL cannot use: give ssl_ca=PATH to verify "
+            "the server, or set DATABASE_TLS=required to encrypt without verifying"
+        )
+
+
+def _env_choice(name: str, value: str, choices: tuple[str, ...]) -> str:
+    if value.lower() not in choices:
+        raise ConfigError(f"invalid {name}={value!r}: expected one of {', '.join(choices)}")
+    return value.lower()
 
 
 def _env_seconds_or_zero(name: str, value: str, maximum: float) -> float:

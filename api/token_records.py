@@ -7,14 +7,16 @@ compiles the SELECT once per engine and runs it on a DBAPI cursor of the autocom
 engine's pool (`database.autocommit_bind`): one round trip, and nothing to end after it.
 
 That pool checks a connection before use only after it sat idle
-(`database.ping_when_idle`). So after any DBAPI error the reader drops that connection
-and runs the query again through a `Connection` of the default engine, which checks
-every connection, and raises SQLAlchemy's wrapped error (a 503 for an unreachable
-database) and fires the engine's error events.
+(`database.ping_when_idle`). So after a DBAPI error that comes at once, as from a
+connection the server closed, the reader drops that connection and runs the query
+again through a `Connection` of the default engine, which checks every connection and
+raises SQLAlchemy's wrapped error (a 503 for an unreachable database). An error after a
+timeout is raised at once, wrapped the same way.
 """
 
 from __future__ import annotations
 
+import time
 import weakref
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,8 +24,13 @@ from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
 from .models import Token
+
+#: A DBAPI error this soon after the query started came from a connection that was
+#: already dead, which the default engine replaces; a later one from a timeout.
+FAST_FAILURE_SECONDS = 0.5
 
 _TOKENS = Token.__table__
 _QUERY = select(_TOKENS.c.subject, _TOKENS.c.role, _TOKENS.c.last_used_at).where(
@@ -56,9 +63,14 @@ class TokenRecordReader:
     def read(self, jti: str) -> TokenRecord | None:
         """Return the token's record, or None when no row has this `jti`."""
         params: Any = (jti,) if self._positional else {"jti": jti}
+        started = time.monotonic()
         try:
             row = self._fetch(params)
-        except self._dbapi_error:
+        except self._dbapi_error as exc:
+            if time.monotonic() - started >= FAST_FAILURE_SECONDS:
+                # A database that stopped answering fails only after the read timeout;
+                # asking it again through the default engine would double the wait.
+                raise DBAPIError.instance(self._sql, params, exc, self._dbapi_error) from exc
             return self._read_through_connection(jti)
         if row is None:
             return None

@@ -38,8 +38,11 @@ locals {
     # X-Forwarded-For and -Proto headers are trusted from the VPC's range alone.
     FORWARDED_ALLOW_IPS = var.vpc_cidr
     DATABASE_URL        = local.database_url
-    ROOT_USERNAME       = var.root_username
-    SWAGGER_UI          = tostring(var.swagger_ui)
+    # RDS accepts TLS; this encrypts without checking the certificate. To verify it,
+    # put the RDS CA bundle in the image and add ?ssl_ca=PATH to the database URL.
+    DATABASE_TLS  = "required"
+    ROOT_USERNAME = var.root_username
+    SWAGGER_UI    = tostring(var.swagger_ui)
   }
   environment = merge(local.app_environment, local.metrics_environment)
 

@@ -6,9 +6,9 @@ from urllib.parse import quote
 
 import pytest
 from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
 
 from api.activities import normalize_name
-from api.database import AUTOCOMMIT_BIND
 from api.db import db
 from api.errors import BadRequest
 from api.models import MAX_PLAYERS
@@ -457,14 +457,14 @@ def test_add_players_overflow_changes_nothing(client, user_token, male, female):
     assert after == {"name": "swimming", "male_players": 3, "female_players": 5}
 
 
-def test_add_players_runs_one_update_in_autocommit_mode(app, client, user_token):
+def test_add_players_runs_one_update(app, client, user_token):
     statements: list[str] = []
 
     def record(_conn, _cursor, statement, *_args):  # type: ignore[no-untyped-def]
         statements.append(statement)
 
     with app.app.app_context():
-        engine = db.engines[AUTOCOMMIT_BIND]
+        engine = db.engine
     event.listen(engine, "before_cursor_execute", record)
     try:
         response = client.post(
@@ -480,11 +480,6 @@ def test_add_players_runs_one_update_in_autocommit_mode(app, client, user_token)
     assert len(updates) == 1
     assert "male_players + " in updates[0]
     assert "female_players + " in updates[0]
-    connection = engine.raw_connection()
-    try:
-        assert engine.dialect.detect_autocommit_setting(connection.dbapi_connection)
-    finally:
-        connection.close()
 
 
 def test_delete_activity(client, user_token):
@@ -540,3 +535,28 @@ def test_reset_requires_root(client, user_token):
 
     assert response.status_code == 403
     assert client.get("/v1/activities/chess", headers=bearer(user_token)).status_code == 200
+
+
+def test_add_players_failure_after_update_stores_nothing(app, client, user_token):
+    """A failure between the UPDATE and the answer rolls the addition back: a 503 is safe to retry."""
+
+    def fail_after_update(_conn, _cursor, statement, *_args):  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("UPDATE ACTIVITIES"):
+            raise OperationalError(statement, None, ConnectionError("connection lost"))
+
+    with app.app.app_context():
+        engine = db.engine
+    event.listen(engine, "after_cursor_execute", fail_after_update)
+    try:
+        response = client.post(
+            "/v1/activities/swimming/players",
+            json={"male": 2, "female": 1},
+            headers=bearer(user_token),
+        )
+    finally:
+        event.remove(engine, "after_cursor_execute", fail_after_update)
+
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    after = client.get("/v1/activities/swimming", headers=bearer(user_token)).json()
+    assert after == {"name": "swimming", "male_players": 3, "female_players": 5}

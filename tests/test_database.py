@@ -71,6 +71,40 @@ def test_mysql_tls_on_when_the_url_asks_for_it(tmp_path: Path) -> None:
     assert "ssl_disabled" not in connect_args
 
 
+def test_mysql_tls_required_shares_one_unverified_context(tmp_path: Path) -> None:
+    import ssl
+
+    settings = settings_for(MYSQL_URL, tmp_path, database_tls="required")
+    first = database.engine_options(settings)["connect_args"]
+    second = database.autocommit_bind(settings)["connect_args"]
+
+    assert "ssl_disabled" not in first
+    assert isinstance(first["ssl"], ssl.SSLContext)
+    assert first["ssl"] is second["ssl"]
+    assert first["ssl"].verify_mode == ssl.CERT_NONE
+
+
+def test_mysql_tls_options_in_the_url_win(tmp_path: Path) -> None:
+    url = MYSQL_URL + "?ssl_cipher=ECDHE-RSA-AES128-GCM-SHA256"
+    connect_args = database.engine_options(settings_for(url, tmp_path))["connect_args"]
+    assert "ssl_disabled" not in connect_args
+    assert "ssl" not in connect_args
+
+
+def test_mysql_url_with_bare_ssl_option_refused(tmp_path: Path) -> None:
+    from api.config import ConfigError
+
+    with pytest.raises(ConfigError, match="ssl_ca=PATH"):
+        settings_for(MYSQL_URL + "?ssl=true", tmp_path)
+
+
+def test_database_tls_rejects_unknown_mode(tmp_path: Path) -> None:
+    from api.config import ConfigError
+
+    with pytest.raises(ConfigError, match="DATABASE_TLS"):
+        load_settings(environ={"DATABASE_TLS": "maybe", "INSTANCE_PATH": str(tmp_path)})
+
+
 def test_autocommit_bind_shares_the_pool_settings(tmp_path: Path) -> None:
     settings = settings_for(MYSQL_URL, tmp_path)
     bind = database.autocommit_bind(settings)

@@ -117,6 +117,26 @@ def test_read_token_record_driver_error_falls_back(app, monkeypatch):
     assert record == TokenRecord(subject="root", role="root", last_used_at=None)
 
 
+def test_read_token_record_timeout_raises_without_second_try(app, monkeypatch):
+    """A query that failed after a timeout is not run again: that would double the wait."""
+    with app.app.app_context():
+        reader = TokenRecordReader(db.engines[AUTOCOMMIT_BIND], db.engine)
+        dbapi_error = db.engine.dialect.loaded_dbapi.OperationalError
+        clock = iter([100.0, 100.0 + token_records.FAST_FAILURE_SECONDS])
+
+        def timed_out_fetch(params: Any) -> Any:
+            raise dbapi_error("read timed out")
+
+        def second_try(jti: str) -> Any:
+            raise AssertionError("the query ran a second time")
+
+        monkeypatch.setattr(reader, "_fetch", timed_out_fetch)
+        monkeypatch.setattr(reader, "_read_through_connection", second_try)
+        monkeypatch.setattr(token_records.time, "monotonic", lambda: next(clock))
+        with pytest.raises(sa.exc.OperationalError, match="read timed out"):
+            reader.read("0" * 32)
+
+
 def test_read_token_record_unreachable_database_raises_wrapped(tmp_path):
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'missing' / 'db.sqlite3'}")
 

@@ -105,6 +105,7 @@ def test_task_settings_start_the_app_in_production(infra: Configuration) -> None
     assert settings.port == infra.locals["container_port"]
     assert settings.metrics_enabled is False
     assert settings.jwt_secret == SECRET_VALUES["JWT_SECRET"]
+    assert settings.database_tls == "required"
     assert settings.database_url == (
         "mysql+pymysql://activity_recommender:p%40ss%3Aw%2Frd%23from%3Frds"
         "@db.example.internal:3306/activity_recommender"
