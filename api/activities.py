@@ -18,7 +18,8 @@ log = logging.getLogger(__name__)
 
 _TABLE = Activity.__table__
 
-# Built once: a statement built per request costs more CPU than the database spends on it.
+# Built once at import, because building a statement per request costs more CPU than
+# the database spends running it.
 _ADD_PLAYERS = (
     update(_TABLE)
     .where(
@@ -125,8 +126,8 @@ def add_players(raw_name: str, male: int, female: int) -> Activity:
     The WHERE clause refuses an addition that would pass the 32-bit limit, so an
     overflow changes nothing and is reported as a conflict. The counts returned are the
     ones this addition made: from the UPDATE itself where the database has UPDATE ...
-    RETURNING (PostgreSQL, SQLite), else read back in the same transaction (MySQL), so a
-    failure after the UPDATE rolls it back instead of answering 503 for a stored count.
+    RETURNING (PostgreSQL, SQLite), else read back in the same transaction (MySQL). A
+    failure after the UPDATE rolls it back, so a 503 never reports a stored count.
     """
     name = normalize_name(raw_name)
     if male == 0 and female == 0:
@@ -139,9 +140,8 @@ def add_players(raw_name: str, male: int, female: int) -> Activity:
         "female_limit": MAX_PLAYERS - female,
     }
 
-    # The default engine checks every connection before use, so a connection that the
-    # server dropped is replaced instead of failing a write. Core statements built once
-    # skip the ORM's work per statement; the request's session is not involved.
+    # The default engine pings every connection before use, so a dropped connection is
+    # replaced instead of failing the write. The request's ORM session is not used.
     with db.engine.begin() as connection:
         if connection.dialect.update_returning:
             counts = connection.execute(_ADD_PLAYERS_RETURNING, params).first()

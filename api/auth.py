@@ -203,7 +203,7 @@ def check_token_active(claims: dict[str, Any]) -> None:
     """Reject a token whose record was deleted, with its user or by revocation.
 
     The record is read outside the request's ORM session, in autocommit mode, so the
-    check costs one round trip and sees every revocation committed before it.
+    check costs one round trip and reads every revocation committed before it.
     """
     record = read_token_record(db.engines[AUTOCOMMIT_BIND], db.engine, claims["jti"])
     if record is None or record.subject != claims["sub"] or record.role != claims["role"]:

@@ -208,7 +208,7 @@ def _database_url(env: Mapping[str, str], instance_path: Path) -> str:
 
 
 def _check_mysql_tls_options(settings: Settings) -> None:
-    """Refuse a MySQL URL with `?ssl=`, which PyMySQL fails on at the first connection."""
+    """Reject a MySQL URL with `?ssl=`, which PyMySQL fails on at the first connection."""
     try:
         url = make_url(settings.database_url)
     except ArgumentError:
@@ -217,8 +217,8 @@ def _check_mysql_tls_options(settings: Settings) -> None:
         return
     if "ssl" in url.query:
         raise ConfigError(
-            "DATABASE_URL has ?ssl=, which PyMySQL cannot use: give ssl_ca=PATH to verify "
-            "the server, or set DATABASE_TLS=required to encrypt without verifying"
+            "invalid DATABASE_URL: PyMySQL does not accept ?ssl=. Use ?ssl_ca=PATH to "
+            "verify the server, or set DATABASE_TLS=required to encrypt without verifying"
         )
 
 

@@ -44,7 +44,7 @@ POOL_RECYCLE_SECONDS = 280
 POOL_SIZE = THREADS
 
 #: Flask-SQLAlchemy's bind key of the engine whose connections commit every statement
-#: as it runs. See `autocommit_bind`.
+#: as it runs (see `autocommit_bind`).
 AUTOCOMMIT_BIND = "autocommit"
 
 #: A connection of the autocommit engine that sat in its pool this long is pinged
@@ -90,11 +90,10 @@ def engine_options(settings: Settings) -> dict[str, Any]:
 def autocommit_bind(settings: Settings) -> dict[str, Any]:
     """Return the options of a second engine on the same database, in autocommit mode.
 
-    The hot paths run one statement each: the token check on every authenticated
-    request, and adding players. In a transaction, one statement on MySQL costs three
-    round trips (the pre-ping, the statement, the rollback or commit), and each round
-    trip makes the thread wait for the GIL again under load. In autocommit mode it costs
-    one: the statement commits as it runs, so there is nothing to end on return.
+    The token check on every authenticated request is one SELECT. In a transaction it
+    costs three round trips on MySQL (the pre-ping, the statement, the rollback), and
+    each round trip makes the thread wait for the GIL again under load. In autocommit
+    mode it costs one, because the statement ends its own transaction.
 
     The pool checks a connection before use only when it has been idle; see
     `ping_when_idle`.

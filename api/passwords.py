@@ -8,11 +8,11 @@ from argon2.exceptions import InvalidHashError, VerificationError
 #: Every Argon2 hash in the PHC string format starts with this (`$argon2id$...`).
 ARGON2_PREFIX = "$argon2"
 
-#: Parameters for hashing a plain-text root password at start: argon2id with 7 MiB,
-#: 5 iterations and 1 lane, one of the settings that OWASP's Password Storage Cheat
-#: Sheet lists as equally strong. Of those it takes the least memory, which a worker
-#: keeps after its first login (19 MiB for the 2-iteration setting; the memory budget
-#: is 100 MiB per worker). A hash given in ROOT_PASSWORD carries its own parameters.
+#: Hasher for a plain-text root password at start: argon2id with 7 MiB, 5 iterations
+#: and 1 lane. OWASP's Password Storage Cheat Sheet lists it among five settings of
+#: equal strength, and it uses the least memory, which a worker keeps after its first
+#: login. The 19 MiB setting would leave too little of the 100 MiB budget per worker.
+#: A hash given in ROOT_PASSWORD carries its own parameters.
 _hasher = PasswordHasher(time_cost=5, memory_cost=7 * 1024, parallelism=1)
 
 

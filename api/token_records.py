@@ -28,8 +28,8 @@ from sqlalchemy.exc import DBAPIError
 
 from .models import Token
 
-#: A DBAPI error this soon after the query started came from a connection that was
-#: already dead, which the default engine replaces; a later one from a timeout.
+#: Seconds within which a DBAPI error means the connection was already dead, so the
+#: default engine can replace it. A later error means the database timed out.
 FAST_FAILURE_SECONDS = 0.5
 
 _TOKENS = Token.__table__
@@ -68,8 +68,8 @@ class TokenRecordReader:
             row = self._fetch(params)
         except self._dbapi_error as exc:
             if time.monotonic() - started >= FAST_FAILURE_SECONDS:
-                # A database that stopped answering fails only after the read timeout;
-                # asking it again through the default engine would double the wait.
+                # A database that stopped responding fails only after the read timeout,
+                # so a second query through the default engine would double the wait.
                 raise DBAPIError.instance(self._sql, params, exc, self._dbapi_error) from exc
             return self._read_through_connection(jti)
         if row is None:
@@ -105,7 +105,7 @@ _readers: weakref.WeakKeyDictionary[Engine, TokenRecordReader] = weakref.WeakKey
 def read_token_record(engine: Engine, fallback: Engine, jti: str) -> TokenRecord | None:
     """Return the record of token `jti`, or None if it has none.
 
-    `engine` is in autocommit mode; `fallback` checks its connections before use.
+    `engine` is in autocommit mode, and `fallback` checks its connections before use.
     """
     reader = _readers.get(engine)
     if reader is None:

@@ -77,7 +77,8 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     application = make_app(database_url, tmp_path_factory.mktemp("instance"))
     yield application
     with application.app.app_context():
-        db.engine.dispose()
+        for engine in db.engines.values():
+            engine.dispose()
 
 
 @pytest.fixture(autouse=True)

@@ -20,4 +20,6 @@ def free_port() -> int:
             except OSError:
                 continue
             return port
-    raise RuntimeError(f"no free port in {LISTEN_PORTS} after 50 tries")
+    raise RuntimeError(
+        f"no free port found in {LISTEN_PORTS.start}-{LISTEN_PORTS.stop - 1} after 50 tries"
+    )

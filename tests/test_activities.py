@@ -537,8 +537,8 @@ def test_reset_requires_root(client, user_token):
     assert client.get("/v1/activities/chess", headers=bearer(user_token)).status_code == 200
 
 
-def test_add_players_failure_after_update_stores_nothing(app, client, user_token):
-    """A failure between the UPDATE and the answer rolls the addition back: a 503 is safe to retry."""
+def test_add_players_failure_stores_nothing(app, client, user_token):
+    """A failure after the UPDATE rolls the addition back, so a 503 is safe to retry."""
 
     def fail_after_update(_conn, _cursor, statement, *_args):  # type: ignore[no-untyped-def]
         if statement.lstrip().upper().startswith("UPDATE ACTIVITIES"):

@@ -65,13 +65,13 @@ def test_engine_options_mysql_without_statement_timeout(tmp_path: Path) -> None:
     }
 
 
-def test_mysql_tls_on_when_the_url_asks_for_it(tmp_path: Path) -> None:
+def test_mysql_tls_from_url_options(tmp_path: Path) -> None:
     url = MYSQL_URL + "?ssl_ca=/etc/ssl/certs/rds-global-bundle.pem"
     connect_args = database.engine_options(settings_for(url, tmp_path))["connect_args"]
     assert "ssl_disabled" not in connect_args
 
 
-def test_mysql_tls_required_shares_one_unverified_context(tmp_path: Path) -> None:
+def test_mysql_tls_required_shared_context(tmp_path: Path) -> None:
     import ssl
 
     settings = settings_for(MYSQL_URL, tmp_path, database_tls="required")
@@ -84,14 +84,14 @@ def test_mysql_tls_required_shares_one_unverified_context(tmp_path: Path) -> Non
     assert first["ssl"].verify_mode == ssl.CERT_NONE
 
 
-def test_mysql_tls_options_in_the_url_win(tmp_path: Path) -> None:
+def test_mysql_url_tls_options_win(tmp_path: Path) -> None:
     url = MYSQL_URL + "?ssl_cipher=ECDHE-RSA-AES128-GCM-SHA256"
     connect_args = database.engine_options(settings_for(url, tmp_path))["connect_args"]
     assert "ssl_disabled" not in connect_args
     assert "ssl" not in connect_args
 
 
-def test_mysql_url_with_bare_ssl_option_refused(tmp_path: Path) -> None:
+def test_mysql_bare_ssl_option_rejected(tmp_path: Path) -> None:
     from api.config import ConfigError
 
     with pytest.raises(ConfigError, match="ssl_ca=PATH"):
@@ -105,7 +105,7 @@ def test_database_tls_rejects_unknown_mode(tmp_path: Path) -> None:
         load_settings(environ={"DATABASE_TLS": "maybe", "INSTANCE_PATH": str(tmp_path)})
 
 
-def test_autocommit_bind_shares_the_pool_settings(tmp_path: Path) -> None:
+def test_autocommit_bind_pool_settings(tmp_path: Path) -> None:
     settings = settings_for(MYSQL_URL, tmp_path)
     bind = database.autocommit_bind(settings)
     default = database.engine_options(settings)
@@ -229,7 +229,7 @@ def test_statement_timeout_raises_operational_error(
         db.engine.dispose()
 
 
-def test_idle_autocommit_connection_replaced_after_server_drops_it(
+def test_dropped_idle_connection_replaced(
     app: Any, database_kind: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A pooled connection that the server closed while idle is replaced, not used."""

@@ -117,7 +117,7 @@ def test_read_token_record_driver_error_falls_back(app, monkeypatch):
     assert record == TokenRecord(subject="root", role="root", last_used_at=None)
 
 
-def test_read_token_record_timeout_raises_without_second_try(app, monkeypatch):
+def test_token_read_timeout_not_retried(app, monkeypatch):
     """A query that failed after a timeout is not run again: that would double the wait."""
     with app.app.app_context():
         reader = TokenRecordReader(db.engines[AUTOCOMMIT_BIND], db.engine)
