@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import logging
 import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Integer, bindparam, delete, select, update
+from flask import Flask, current_app
+from sqlalchemy import Integer, bindparam, delete, func, literal_column, select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import distribution_cache
+from .database import AUTOCOMMIT_BIND
 from .db import db
 from .errors import BadRequest, Conflict, NotFound
 from .models import MAX_PLAYERS, Activity
+from .prepared import PreparedStatement
 from .recommender import Counts
 
 log = logging.getLogger(__name__)
@@ -20,24 +26,48 @@ _TABLE = Activity.__table__
 
 # Built once at import, because building a statement per request costs more CPU than
 # the database spends running it.
-_ADD_PLAYERS = (
-    update(_TABLE)
-    .where(
-        _TABLE.c.name == bindparam("activity"),
-        _TABLE.c.male_players <= bindparam("male_limit", type_=Integer),
-        _TABLE.c.female_players <= bindparam("female_limit", type_=Integer),
-    )
-    .values(
-        male_players=_TABLE.c.male_players + bindparam("add_male", type_=Integer),
-        female_players=_TABLE.c.female_players + bindparam("add_female", type_=Integer),
-    )
+_ADD_MALE = bindparam("add_male", type_=Integer)
+_ADD_FEMALE = bindparam("add_female", type_=Integer)
+_ADD_PLAYERS = update(_TABLE).where(
+    _TABLE.c.name == bindparam("activity"),
+    _TABLE.c.male_players <= bindparam("male_limit", type_=Integer),
+    _TABLE.c.female_players <= bindparam("female_limit", type_=Integer),
 )
-_ADD_PLAYERS_RETURNING = _ADD_PLAYERS.returning(_TABLE.c.male_players, _TABLE.c.female_players)
+_ADD_PLAYERS_RETURNING = _ADD_PLAYERS.values(
+    male_players=_TABLE.c.male_players + _ADD_MALE,
+    female_players=_TABLE.c.female_players + _ADD_FEMALE,
+).returning(_TABLE.c.male_players, _TABLE.c.female_players)
+
+#: Bits of the integer that carries the new female count (see `_ADD_PLAYERS_MYSQL`).
+_COUNT_BITS = 32
+
+# MySQL has no UPDATE ... RETURNING, but one UPDATE can still send an integer back:
+# LAST_INSERT_ID(expr) makes expr the connection's last insert id, which the server
+# returns with the statement's result (the MySQL manual's idiom for counters). Both new
+# counts fit in it, male * 2**32 + female, as each is below 2**31. MySQL runs the
+# assignments from left to right, each seeing the columns set before it, so the second
+# one reads the new male count (MariaDB too, unless sql_mode has SIMULTANEOUS_ASSIGNMENT,
+# which `database.MYSQL_SQL_MODE` does not).
+_ADD_PLAYERS_MYSQL = _ADD_PLAYERS.ordered_values(
+    (_TABLE.c.male_players, _TABLE.c.male_players + _ADD_MALE),
+    (
+        _TABLE.c.female_players,
+        func.last_insert_id(
+            _TABLE.c.male_players * literal_column(str(2**_COUNT_BITS))
+            + _TABLE.c.female_players
+            + _ADD_FEMALE
+        )
+        % literal_column(str(2**_COUNT_BITS)),
+    ),
+)
 _READ_COUNTS = select(_TABLE.c.male_players, _TABLE.c.female_players).where(
     _TABLE.c.name == bindparam("activity")
 )
 
 MAX_NAME_LENGTH = 64
+
+#: The `app.extensions` key of the app's compiled addition.
+EXTENSION_KEY = "activity_recommender.add_players"
 
 #: The activities that a new database and `POST /v1/reset` start from.
 DEFAULT_ACTIVITIES = (
@@ -125,9 +155,10 @@ def add_players(raw_name: str, male: int, female: int) -> Activity:
 
     The WHERE clause refuses an addition that would pass the 32-bit limit, so an
     overflow changes nothing and is reported as a conflict. The counts returned are the
-    ones this addition made: from the UPDATE itself where the database has UPDATE ...
-    RETURNING (PostgreSQL, SQLite), else read back in the same transaction (MySQL). A
-    failure after the UPDATE rolls it back, so a 503 never reports a stored count.
+    ones this addition made, from the UPDATE itself: by UPDATE ... RETURNING where the
+    database has it (PostgreSQL, SQLite), else by LAST_INSERT_ID (MySQL). So the UPDATE
+    is the whole write, and it runs in autocommit mode: one round trip, stored exactly
+    when it succeeds. A connection lost while it runs gets 503, as a lost COMMIT would.
     """
     name = normalize_name(raw_name)
     if male == 0 and female == 0:
@@ -140,25 +171,53 @@ def add_players(raw_name: str, male: int, female: int) -> Activity:
         "female_limit": MAX_PLAYERS - female,
     }
 
-    # The default engine pings every connection before use, so a dropped connection is
-    # replaced instead of failing the write. The request's ORM session is not used.
-    with db.engine.begin() as connection:
-        if connection.dialect.update_returning:
-            counts = connection.execute(_ADD_PLAYERS_RETURNING, params).first()
-        elif connection.execute(_ADD_PLAYERS, params).rowcount:
-            counts = connection.execute(_READ_COUNTS, params).first()
-        else:
-            counts = None
-        if counts is None:
+    # Not the request's ORM session: a transaction would cost a ping, a COMMIT and a
+    # ROLLBACK when the pool takes the connection back.
+    prepared: _PreparedAddition = current_app.extensions[EXTENSION_KEY]
+    counts = prepared.statement.run(params, prepared.read_counts)
+    if counts is None:
+        with db.engines[AUTOCOMMIT_BIND].connect() as connection:
             if connection.execute(_READ_COUNTS, params).first() is None:
                 raise NotFound(f"Activity {name!r} not found.")
-            raise Conflict(
-                f"Adding these players would make a count of {name!r} exceed {MAX_PLAYERS}."
-            )
+        raise Conflict(f"Adding these players would make a count of {name!r} exceed {MAX_PLAYERS}.")
 
     # The ORM session invalidates the cache when it commits; this write bypassed it.
     distribution_cache.invalidate()
     return Activity(name=name, male_players=counts[0], female_players=counts[1])
+
+
+@dataclass(frozen=True)
+class _PreparedAddition:
+    statement: PreparedStatement
+    #: Takes the new counts from the cursor, or None when no row changed.
+    read_counts: Callable[[Any], tuple[int, int] | None]
+
+
+def init_app(flask_app: Flask) -> None:
+    """Compile the addition's UPDATE once for `flask_app`'s autocommit engine."""
+    with flask_app.app_context():
+        engine = db.engines[AUTOCOMMIT_BIND]
+    if engine.dialect.update_returning:
+        prepared = _PreparedAddition(
+            PreparedStatement(_ADD_PLAYERS_RETURNING, engine), _returned_counts
+        )
+    else:
+        prepared = _PreparedAddition(PreparedStatement(_ADD_PLAYERS_MYSQL, engine), _packed_counts)
+    flask_app.extensions[EXTENSION_KEY] = prepared
+
+
+def _returned_counts(cursor: Any) -> tuple[int, int] | None:
+    row = cursor.fetchone()
+    return None if row is None else (row[0], row[1])
+
+
+def _packed_counts(cursor: Any) -> tuple[int, int] | None:
+    return _unpack_counts(cursor.lastrowid) if cursor.rowcount else None
+
+
+def _unpack_counts(packed: int) -> tuple[int, int]:
+    """Split the integer of `_ADD_PLAYERS_MYSQL` into the male and female counts."""
+    return packed >> _COUNT_BITS, packed & (2**_COUNT_BITS - 1)
 
 
 def delete_activity(raw_name: str) -> None:

@@ -12,7 +12,16 @@ from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 from flask import Flask
 
-from . import auth, database, distribution_cache, framework, metrics, middleware
+from . import (
+    activities,
+    auth,
+    database,
+    distribution_cache,
+    framework,
+    metrics,
+    middleware,
+    token_records,
+)
 from .allowed_methods import AllowedMethods
 from .config import Settings, load_settings
 from .content_type import LowercaseMediaType
@@ -107,6 +116,8 @@ def _configure_flask(flask_app: Flask, settings: Settings) -> None:
     flask_app.extensions[SETTINGS_KEY] = settings
     db.init_app(flask_app)
     distribution_cache.init_app(flask_app, settings.recommendation_cache_seconds)
+    token_records.init_app(flask_app)
+    activities.init_app(flask_app)
 
     with flask_app.app_context():
         for engine in db.engines.values():

@@ -17,7 +17,6 @@ from flask import current_app
 from sqlalchemy import delete, update
 
 from . import login_throttle, passwords
-from .database import AUTOCOMMIT_BIND
 from .db import db
 from .errors import BadRequest, Forbidden, NotFound, Unauthorized
 from .models import Token, User
@@ -205,7 +204,7 @@ def check_token_active(claims: dict[str, Any]) -> None:
     The record is read outside the request's ORM session, in autocommit mode, so the
     check costs one round trip and reads every revocation committed before it.
     """
-    record = read_token_record(db.engines[AUTOCOMMIT_BIND], db.engine, claims["jti"])
+    record = read_token_record(claims["jti"])
     if record is None or record.subject != claims["sub"] or record.role != claims["role"]:
         raise Unauthorized("The token was revoked or its user was deleted.")
     if record.role == ROOT and record.subject != current_settings().root_username:

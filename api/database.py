@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+import select
 import ssl
 import time
 from typing import Any
@@ -180,12 +181,14 @@ def add_connect_listeners(engine: Engine, settings: Settings) -> None:
 
 
 def ping_when_idle(engine: Engine) -> None:
-    """Ping a pooled connection of `engine` before use when it was idle for a while.
+    """Ping a pooled connection of `engine` before use when it may have been dropped.
 
     Pre-ping costs a round trip before every statement; on the autocommit engine that
-    doubles the cost of its one-statement requests. A connection dropped by a database
-    restart or a network device has been idle almost always, so pinging only those
-    keeps most of the protection. A ping that fails makes the pool connect again.
+    doubles the cost of its one-statement requests. So a connection is pinged only when
+    it sat idle for over `IDLE_PING_SECONDS`, or when its socket has something to read:
+    a connection at rest has nothing to read unless the server closed it (or sent an
+    error before closing), so that check finds a connection the server dropped a moment
+    ago without a round trip. A ping that fails makes the pool connect again.
     """
     if engine.dialect.name == "sqlite":
         return  # a local file: no server or network can drop the connection
@@ -195,16 +198,36 @@ def ping_when_idle(engine: Engine) -> None:
 
     def ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         checked_in_at = record.info.get("checked_in_at")
-        if checked_in_at is None or time.monotonic() - checked_in_at < IDLE_PING_SECONDS:
+        if checked_in_at is None:
+            return  # new: it was connected just now
+        idle = time.monotonic() - checked_in_at >= IDLE_PING_SECONDS
+        if not idle and not _has_input(dbapi_connection):
             return
         try:
             engine.dialect.do_ping(dbapi_connection)
         except engine.dialect.loaded_dbapi.Error as exc:
             # The pool's documented signal to replace this connection and try again.
-            raise DisconnectionError("An idle pooled connection failed its ping.") from exc
+            raise DisconnectionError("A pooled connection failed its ping.") from exc
 
     event.listen(engine, "checkin", note_checkin)
     event.listen(engine, "checkout", ping_if_idle)
+
+
+def _has_input(dbapi_connection: Any) -> bool:
+    """Return whether the connection's socket is readable, or True if that is unknown.
+
+    Data that arrived on a connection at rest means the server closed it or sent an
+    error. A TLS session ticket or a PostgreSQL notice counts too, at the cost of a ping.
+    """
+    # psycopg has a public fileno(); PyMySQL keeps its socket as `_sock`.
+    sock = getattr(dbapi_connection, "_sock", None)
+    try:
+        fileno = sock.fileno() if sock is not None else dbapi_connection.fileno()
+    except Exception:  # a closed connection; psycopg raises its own error then
+        return True
+    poller = select.poll()
+    poller.register(fileno, select.POLLIN)
+    return bool(poller.poll(0))
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -21,7 +21,8 @@ import typing as t
 import connexion
 from connexion.apps.flask import FlaskOperation
 from connexion.decorators import FlaskDecorator
-from connexion.exceptions import OAuthResponseProblem
+from connexion.decorators.parameter import SyncParameterDecorator
+from connexion.exceptions import OAuthProblem, OAuthResponseProblem
 from connexion.jsonifier import Jsonifier
 from connexion.middleware.main import ConnexionMiddleware
 from connexion.middleware.request_validation import (
@@ -43,6 +44,9 @@ log = logging.getLogger(__name__)
 #: Responses as compact JSON; Connexion's default indents them, which costs a pure-Python
 #: encoder pass and about a third more bytes.
 COMPACT_JSON = Jsonifier(json, separators=(",", ":"))
+
+#: Argument names kept per operation, from parameter names (see `PreparedParameterDecorator`).
+MAX_ARGUMENT_NAMES = 64
 
 #: Body validators kept per operation, by media type and charset. The charset comes from
 #: the client, so the number kept is capped; past the cap they are built per request.
@@ -158,7 +162,29 @@ def _route_prefixes(routes: t.Iterable[BaseRoute], base: str = "") -> set[str]:
 
 
 class PreparedBearerSecurityHandler(BearerSecurityHandler):
-    """Connexion's bearer check, with the token function's signature inspected once."""
+    """Connexion's bearer check, with the token function's signature inspected once,
+    and the Authorization header read without building Starlette's `Headers`."""
+
+    @staticmethod
+    def get_auth_header_value(request: t.Any) -> tuple[str | None, str | None]:
+        """Return the Authorization header's scheme (lowercase) and value, as Connexion does.
+
+        ASGI servers send header names in lowercase, and Starlette's `Headers.get`
+        returns the first one decoded as Latin-1.
+        """
+        for name, value in request.scope["headers"]:
+            if name == b"authorization":
+                authorization = value.decode("latin-1")
+                break
+        else:
+            return None, None
+        if not authorization:
+            return None, None
+        try:
+            auth_type, token = authorization.split(maxsplit=1)
+        except ValueError:
+            raise OAuthProblem(detail="Invalid authorization header") from None
+        return auth_type.lower(), token
 
     def _generic_check(self, func: t.Callable[..., t.Any], exception_msg: str) -> t.Any:
         pass_scopes = self._accepts_kwarg(func, self.required_scopes_kw)
@@ -186,6 +212,25 @@ class PreparedBearerSecurityHandler(BearerSecurityHandler):
 SECURITY_MAP = {"bearer": PreparedBearerSecurityHandler}
 
 
+class PreparedParameterDecorator(SyncParameterDecorator):
+    """Connexion's parameter decorator, with each parameter name's Python form kept.
+
+    Connexion turns every parameter name into an argument name with three regular
+    expressions on each request. The names are the spec's, so few; the cache is capped.
+    """
+
+    def __init__(self, **kwargs: t.Any) -> None:
+        super().__init__(**kwargs)
+        sanitize: t.Callable[[str], str] = self.sanitize_fn  # type: ignore[has-type]
+        self.sanitize_fn = functools.lru_cache(maxsize=MAX_ARGUMENT_NAMES)(sanitize)
+
+
+class PreparedFlaskDecorator(FlaskDecorator):
+    @property
+    def _parameter_decorator_cls(self) -> type[SyncParameterDecorator]:
+        return PreparedParameterDecorator
+
+
 class PreparedFlaskOperation:
     """A Flask view for a Connexion operation, with the decorator chain built once.
 
@@ -193,7 +238,7 @@ class PreparedFlaskOperation:
     """
 
     def __init__(self, operation: FlaskOperation) -> None:
-        self._decorator = FlaskDecorator(
+        self._decorator = PreparedFlaskDecorator(
             pythonic_params=operation.pythonic_params, jsonifier=operation.jsonifier
         )
         self._function = self._decorator.decorate(operation._fn)

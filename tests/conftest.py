@@ -72,13 +72,18 @@ def make_app(database_url: str, instance_path: Path, **overrides: Any) -> Any:
     return application
 
 
+def dispose_engines(application: Any) -> None:
+    """Close the pooled connections of both of `application`'s engines."""
+    with application.app.app_context():
+        for engine in db.engines.values():
+            engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     application = make_app(database_url, tmp_path_factory.mktemp("instance"))
     yield application
-    with application.app.app_context():
-        for engine in db.engines.values():
-            engine.dispose()
+    dispose_engines(application)
 
 
 @pytest.fixture(autouse=True)

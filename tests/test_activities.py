@@ -8,10 +8,12 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 
+from api import activities
 from api.activities import normalize_name
 from api.db import db
 from api.errors import BadRequest
 from api.models import MAX_PLAYERS
+from api.prepared import PreparedStatement
 
 from .conftest import bearer
 
@@ -457,15 +459,26 @@ def test_add_players_overflow_changes_nothing(client, user_token, male, female):
     assert after == {"name": "swimming", "male_players": 3, "female_players": 5}
 
 
-def test_add_players_runs_one_update(app, client, user_token):
-    statements: list[str] = []
+def test_add_players_runs_one_statement(app, client, user_token, monkeypatch):
+    """The addition is one UPDATE on a DBAPI cursor; no other statement runs for it."""
+    executed: list[str] = []
+    run = PreparedStatement.run
 
-    def record(_conn, _cursor, statement, *_args):  # type: ignore[no-untyped-def]
-        statements.append(statement)
+    def record_run(statement, values, read):  # type: ignore[no-untyped-def]
+        if statement.sql.lstrip().upper().startswith("UPDATE"):
+            executed.append(statement.sql)
+        return run(statement, values, read)
+
+    def record_core(_conn, _cursor, statement, *_args):  # type: ignore[no-untyped-def]
+        executed.append(statement)
 
     with app.app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
+        engines = list(db.engines.values())
+    # The token's first use records it in `last_used_at`; that is not part of the addition.
+    assert client.get("/v1/me", headers=bearer(user_token)).status_code == 200
+    monkeypatch.setattr(PreparedStatement, "run", record_run)
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", record_core)
     try:
         response = client.post(
             "/v1/activities/swimming/players",
@@ -473,13 +486,20 @@ def test_add_players_runs_one_update(app, client, user_token):
             headers=bearer(user_token),
         )
     finally:
-        event.remove(engine, "before_cursor_execute", record)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", record_core)
 
     assert response.status_code == 200
-    updates = [s for s in statements if s.lstrip().upper().startswith("UPDATE ACTIVITIES")]
-    assert len(updates) == 1
-    assert "male_players + " in updates[0]
-    assert "female_players + " in updates[0]
+    assert response.json() == {"name": "swimming", "male_players": 5, "female_players": 6}
+    assert len(executed) == 1, executed
+    assert executed[0].lstrip().upper().startswith("UPDATE ACTIVITIES")
+
+
+def test_unpack_counts_round_trip():
+    packed = MAX_PLAYERS * 2**32 + (MAX_PLAYERS - 1)
+
+    assert activities._unpack_counts(packed) == (MAX_PLAYERS, MAX_PLAYERS - 1)
+    assert activities._unpack_counts(7 * 2**32) == (7, 0)
 
 
 def test_delete_activity(client, user_token):
@@ -537,24 +557,19 @@ def test_reset_requires_root(client, user_token):
     assert client.get("/v1/activities/chess", headers=bearer(user_token)).status_code == 200
 
 
-def test_add_players_failure_stores_nothing(app, client, user_token):
-    """A failure after the UPDATE rolls the addition back, so a 503 is safe to retry."""
+def test_add_players_lost_connection_gets_503(client, user_token, monkeypatch):
+    """An addition whose connection is lost is answered 503, and nothing else is stored."""
 
-    def fail_after_update(_conn, _cursor, statement, *_args):  # type: ignore[no-untyped-def]
-        if statement.lstrip().upper().startswith("UPDATE ACTIVITIES"):
-            raise OperationalError(statement, None, ConnectionError("connection lost"))
+    def lose_connection(statement, values, read):  # type: ignore[no-untyped-def]
+        raise OperationalError(statement.sql, values, ConnectionError("connection lost"))
 
-    with app.app.app_context():
-        engine = db.engine
-    event.listen(engine, "after_cursor_execute", fail_after_update)
-    try:
-        response = client.post(
-            "/v1/activities/swimming/players",
-            json={"male": 2, "female": 1},
-            headers=bearer(user_token),
-        )
-    finally:
-        event.remove(engine, "after_cursor_execute", fail_after_update)
+    monkeypatch.setattr(PreparedStatement, "run", lose_connection)
+    response = client.post(
+        "/v1/activities/swimming/players",
+        json={"male": 2, "female": 1},
+        headers=bearer(user_token),
+    )
+    monkeypatch.undo()
 
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"

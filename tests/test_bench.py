@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 
 import pytest
@@ -10,7 +11,16 @@ from bench import report
 from bench.__main__ import SMOKE, smoke_problems
 from bench.load import parse_wrk_output
 from bench.server import cpu_seconds, memory_bytes
-from bench.suite import ADD_PLAYERS, HEALTH, RECOMMEND_MALE, Measurement, Results, add_health_ratios
+from bench.suite import (
+    ADD_PLAYERS,
+    HEALTH,
+    RECOMMEND_MALE,
+    Measurement,
+    Results,
+    add_health_ratios,
+    is_uneven,
+    smallest_share,
+)
 
 WRK_OUTPUT = """Running 10s test @ http://127.0.0.1:5000/health
   1 threads and 16 connections
@@ -36,6 +46,23 @@ def measurement(endpoint: str, rps: float, connections: int = 64, **changes: obj
     }
     values.update(changes)
     return Measurement(**values)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("per_worker", "share", "uneven"),
+    [
+        ([2.0, 2.0], 0.5, False),
+        ([1.5, 2.5], 0.375, False),
+        ([0.05, 4.95], 0.01, True),
+        ([0.0, 0.0], math.nan, False),
+        ([3.0], 1.0, False),
+    ],
+)
+def test_uneven_split_detected(per_worker, share, uneven):
+    measured = smallest_share(per_worker)
+
+    assert measured == pytest.approx(share, nan_ok=True)
+    assert is_uneven(measured, len(per_worker)) is uneven
 
 
 def test_parse_wrk_output_counts_errors_and_rate():

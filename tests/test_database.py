@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -226,19 +227,28 @@ def test_statement_timeout_raises_operational_error(
         with pytest.raises(OperationalError):
             db.session.execute(text(sleep[database_kind]))
         db.session.remove()
-        db.engine.dispose()
+        for engine in db.engines.values():
+            engine.dispose()
 
 
-def test_dropped_idle_connection_replaced(
-    app: Any, database_kind: str, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("idle", [True, False], ids=["idle", "just-used"])
+def test_dropped_connection_replaced(
+    app: Any, database_kind: str, monkeypatch: pytest.MonkeyPatch, idle: bool
 ) -> None:
-    """A pooled connection that the server closed while idle is replaced, not used."""
+    """A pooled connection that the server closed is replaced, not used.
+
+    One idle for longer than `IDLE_PING_SECONDS` is pinged; one used a moment ago is
+    found by its readable socket, without waiting for that.
+    """
     if database_kind == "sqlite":
         pytest.skip("SQLite is a local file: there are no server connections to drop")
     own_id = {"mariadb": "SELECT CONNECTION_ID()", "postgresql": "SELECT pg_backend_pid()"}
     kill = {"mariadb": "KILL {}", "postgresql": "SELECT pg_terminate_backend({})"}
-    # Every checkout counts as idle, so that the test need not wait.
-    monkeypatch.setattr(database, "IDLE_PING_SECONDS", -1.0)
+    if idle:
+        # Every checkout counts as idle, so that the test need not wait.
+        monkeypatch.setattr(database, "IDLE_PING_SECONDS", -1.0)
+    else:
+        monkeypatch.setattr(database, "IDLE_PING_SECONDS", 3600.0)
 
     with app.app.app_context():
         engine = db.engines[database.AUTOCOMMIT_BIND]
@@ -247,6 +257,8 @@ def test_dropped_idle_connection_replaced(
         with db.engine.connect() as admin:
             admin.execute(text(kill[database_kind].format(int(dropped))))
             admin.commit()
+        # The server's closing of the socket reaches the client within this.
+        time.sleep(0.2)
 
         with engine.connect() as connection:
             replacement = connection.execute(text(own_id[database_kind])).scalar_one()

@@ -8,11 +8,10 @@ from typing import Any
 
 import pytest
 
-from api.db import db
 from api.distribution_cache import EXTENSION_KEY, DistributionCache
 from api.recommender import Counts
 
-from .conftest import bearer, make_app
+from .conftest import bearer, dispose_engines, make_app
 
 
 class Clock:
@@ -146,8 +145,7 @@ def long_cache_client(database_url: str, tmp_path: Any) -> Iterator[Any]:
     """A client of an app whose cache never expires by itself, so only writes refresh it."""
     app = make_app(database_url, tmp_path, recommendation_cache_seconds=3600)
     yield app.test_client()
-    with app.app.app_context():
-        db.engine.dispose()
+    dispose_engines(app)
 
 
 @pytest.mark.usefixtures("app")
@@ -206,5 +204,4 @@ def test_other_worker_write_shows_after_ttl(database_url, tmp_path, make_user_to
     assert written.status_code == 200
     assert within_ttl["female"] == {"basketball": 3 / 8, "swimming": 5 / 8}
     assert after_ttl["female"] == {"basketball": 8 / 13, "swimming": 5 / 13}
-    with reader.app.app_context():
-        db.engine.dispose()
+    dispose_engines(reader)

@@ -7,9 +7,7 @@ from typing import Any
 
 import pytest
 
-from api.db import db
-
-from .conftest import ROOT_PASSWORD, bearer, make_app
+from .conftest import ROOT_PASSWORD, bearer, dispose_engines, make_app
 
 ORIGIN = "https://app.example.com"
 
@@ -26,8 +24,7 @@ def make_configured_app(database_url: str, tmp_path: Any, app: Any) -> Iterator[
 
     yield make
     for application in built:
-        with application.app.app_context():
-            db.engine.dispose()
+        dispose_engines(application)
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from api.config import ConfigError, load_settings
 from api.db import db
 from api.models import LoginFailure
 
-from .conftest import JWT_SECRET, ROOT_PASSWORD, bearer, make_app
+from .conftest import JWT_SECRET, ROOT_PASSWORD, bearer, dispose_engines, make_app
 
 CHEAP = PasswordHasher.from_parameters(profiles.CHEAPEST)
 
@@ -84,8 +84,7 @@ def test_settings_repr_hides_secrets():
 def hashed_root_app(database_url: str, tmp_path: Any, app: Any) -> Iterator[Any]:
     application = make_app(database_url, tmp_path, root_password=CHEAP.hash("s3cret"))
     yield application
-    with application.app.app_context():
-        db.engine.dispose()
+    dispose_engines(application)
 
 
 def test_login_with_argon2_root_password(hashed_root_app):

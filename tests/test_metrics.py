@@ -8,9 +8,7 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from api.db import db
-
-from .conftest import ROOT_PASSWORD, bearer, make_app
+from .conftest import ROOT_PASSWORD, bearer, dispose_engines, make_app
 
 PREFIX = "activity_recommender_"
 
@@ -20,8 +18,7 @@ def metrics_app(database_url: str, tmp_path: Any, app: Any) -> Iterator[Any]:
     """An app with metrics on, on the session's database; `app` resets the data first."""
     application = make_app(database_url, tmp_path, metrics_enabled=True, git_revision="abc1234")
     yield application
-    with application.app.app_context():
-        db.engine.dispose()
+    dispose_engines(application)
 
 
 def samples(client: Any) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -125,8 +122,7 @@ def test_metrics_counts_its_own_scrapes(metrics_app):
 def port_app(database_url: str, tmp_path: Any, app: Any) -> Iterator[Any]:
     application = make_app(database_url, tmp_path, metrics_enabled=True, metrics_port=9100)
     yield application
-    with application.app.app_context():
-        db.engine.dispose()
+    dispose_engines(application)
 
 
 def test_metrics_port_serves_only_metrics(port_app):

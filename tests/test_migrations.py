@@ -86,10 +86,12 @@ def test_downgrade_then_upgrade(database_kind: str, tmp_path: Path) -> None:
             assert set(sa.inspect(db.engine).get_table_names()) == {"alembic_version"}
             flask_migrate.upgrade()
             assert set(sa.inspect(db.engine).get_table_names()) >= TABLES | {"alembic_version"}
-            db.engine.dispose()
+            for engine in db.engines.values():
+                engine.dispose()
         assert schema_differences(app) == []
         with app.app.app_context():
-            db.engine.dispose()
+            for engine in db.engines.values():
+                engine.dispose()
 
 
 def test_cli_upgrade_creates_schema(database_kind: str, tmp_path: Path) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -71,8 +74,8 @@ def test_decode_token_secret_is_part_of_the_key(app):
 
 
 def read_record(jti: str) -> TokenRecord | None:
-    """Read as the per-request check does: on the autocommit engine, the default as fallback."""
-    return read_token_record(db.engines[AUTOCOMMIT_BIND], db.engine, jti)
+    """Read as the per-request check does, with the app's reader."""
+    return read_token_record(jti)
 
 
 def test_read_token_record_found(app):
@@ -108,8 +111,8 @@ def test_read_token_record_driver_error_falls_back(app, monkeypatch):
         reader = TokenRecordReader(db.engines[AUTOCOMMIT_BIND], db.engine)
         dbapi_error = db.engine.dialect.loaded_dbapi.OperationalError
 
-        def broken_fetch(params: Any) -> Any:
-            raise dbapi_error("connection lost")
+        def broken_fetch(statement: Any, values: Any) -> Any:
+            raise sa.exc.OperationalError("SELECT", values, dbapi_error("connection lost"))
 
         monkeypatch.setattr(reader, "_fetch", broken_fetch)
         record = reader.read(issued.jti)
@@ -124,10 +127,10 @@ def test_token_read_timeout_not_retried(app, monkeypatch):
         dbapi_error = db.engine.dialect.loaded_dbapi.OperationalError
         clock = iter([100.0, 100.0 + token_records.FAST_FAILURE_SECONDS])
 
-        def timed_out_fetch(params: Any) -> Any:
-            raise dbapi_error("read timed out")
+        def timed_out_fetch(statement: Any, values: Any) -> Any:
+            raise sa.exc.OperationalError("SELECT", values, dbapi_error("read timed out"))
 
-        def second_try(jti: str) -> Any:
+        def second_try(jtis: Any) -> Any:
             raise AssertionError("the query ran a second time")
 
         monkeypatch.setattr(reader, "_fetch", timed_out_fetch)
@@ -141,8 +144,92 @@ def test_read_token_record_unreachable_database_raises_wrapped(tmp_path):
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'missing' / 'db.sqlite3'}")
 
     with pytest.raises(sa.exc.OperationalError):
-        token_records.read_token_record(engine, engine, "0" * 32)
+        TokenRecordReader(engine, engine).read("0" * 32)
     engine.dispose()
+
+
+class GatedReads:
+    """Wraps a reader's `read_many`: notes each query's `jti`s and holds the first one."""
+
+    def __init__(self, reader: TokenRecordReader, later: Callable[[], None] | None = None) -> None:
+        self._read_many = reader.read_many
+        self._later = later
+        self.queries: list[set[str]] = []
+        self.first_started = threading.Event()
+        self.release = threading.Event()
+
+    def __call__(self, jtis: Collection[str]) -> dict[str, TokenRecord]:
+        self.queries.append(set(jtis))
+        if len(self.queries) == 1:
+            self.first_started.set()
+            assert self.release.wait(10)
+        elif self._later is not None:
+            self._later()
+        return self._read_many(jtis)
+
+
+def read_concurrently(
+    reader: TokenRecordReader, gated: GatedReads, first: str, later: list[str]
+) -> dict[str, Any]:
+    """Read `first`; while its query runs, read `later`. Return each record or error."""
+    outcomes: dict[str, Any] = {}
+
+    def read(jti: str) -> None:
+        try:
+            outcomes[jti] = reader.read(jti)
+        except Exception as exc:
+            outcomes[jti] = exc
+
+    threads = [threading.Thread(target=read, args=(first,))]
+    threads[0].start()
+    assert gated.first_started.wait(10)
+    for jti in later:
+        threads.append(threading.Thread(target=read, args=(jti,)))
+        threads[-1].start()
+    deadline = time.monotonic() + 10
+    while reader._open is None or len(reader._open.jtis) < len(later):
+        assert time.monotonic() < deadline, "the later reads never joined the next query"
+        time.sleep(0.005)
+    gated.release.set()
+    for thread in threads:
+        thread.join(10)
+    return outcomes
+
+
+def test_reads_during_a_query_share_the_next_one(app, monkeypatch):
+    first, second, third = (issue(app, timedelta(minutes=5)).jti for _ in range(3))
+    missing = "0" * 32
+    with app.app.app_context():
+        reader = TokenRecordReader(db.engines[AUTOCOMMIT_BIND], db.engine)
+        gated = GatedReads(reader)
+        monkeypatch.setattr(reader, "read_many", gated)
+
+        outcomes = read_concurrently(reader, gated, first, [second, third, missing])
+
+    # The later reads arrived after the first query started, so they got one of their own.
+    assert gated.queries == [{first}, {second, third, missing}]
+    record = TokenRecord(subject="root", role="root", last_used_at=None)
+    assert outcomes == {first: record, second: record, third: record, missing: None}
+
+
+def test_failed_query_fails_every_read_that_shared_it(app, monkeypatch):
+    first, second, third = (issue(app, timedelta(minutes=5)).jti for _ in range(3))
+    with app.app.app_context():
+        reader = TokenRecordReader(db.engines[AUTOCOMMIT_BIND], db.engine)
+
+        def fail() -> None:
+            raise sa.exc.OperationalError("SELECT", {}, Exception("server has gone away"))
+
+        gated = GatedReads(reader, later=fail)
+        monkeypatch.setattr(reader, "read_many", gated)
+        outcomes = read_concurrently(reader, gated, first, [second, third])
+
+    assert outcomes[first] == TokenRecord(subject="root", role="root", last_used_at=None)
+    for jti in (second, third):
+        assert isinstance(outcomes[jti], sa.exc.OperationalError)
+    # The next read runs a query of its own.
+    monkeypatch.undo()
+    assert reader.read(first) is not None
 
 
 def test_revoked_token_rejected_from_next_request(client, root_token, make_user_token):
