@@ -9,7 +9,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import Integer, bindparam, delete, func, literal_column, select, update
+from sqlalchemy import (
+    ColumnClause,
+    Integer,
+    bindparam,
+    delete,
+    func,
+    literal_column,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from . import distribution_cache
@@ -40,25 +49,25 @@ _ADD_PLAYERS_RETURNING = _ADD_PLAYERS.values(
 
 #: Bits of the integer that carries the new female count (see `_ADD_PLAYERS_MYSQL`).
 _COUNT_BITS = 32
+_COUNT_SHIFT: ColumnClause[int] = literal_column(str(2**_COUNT_BITS))
 
 # MySQL has no UPDATE ... RETURNING, but one UPDATE can still send an integer back:
 # LAST_INSERT_ID(expr) makes expr the connection's last insert id, which the server
 # returns with the statement's result (the MySQL manual's idiom for counters). Both new
-# counts fit in it, male * 2**32 + female, as each is below 2**31. MySQL runs the
-# assignments from left to right, each seeing the columns set before it, so the second
-# one reads the new male count (MariaDB too, unless sql_mode has SIMULTANEOUS_ASSIGNMENT,
-# which `database.MYSQL_SQL_MODE` does not).
+# counts fit in it, male * 2**32 + female, as each is below 2**31. The first assignment
+# computes them from the old counts only, so the result is right whether the server
+# assigns from left to right (MySQL's rule) or all at once (MariaDB's
+# SIMULTANEOUS_ASSIGNMENT mode); the second keeps female from seeing the new male count.
 _ADD_PLAYERS_MYSQL = _ADD_PLAYERS.ordered_values(
-    (_TABLE.c.male_players, _TABLE.c.male_players + _ADD_MALE),
     (
-        _TABLE.c.female_players,
+        _TABLE.c.male_players,
         func.last_insert_id(
-            _TABLE.c.male_players * literal_column(str(2**_COUNT_BITS))
+            (_TABLE.c.male_players + _ADD_MALE) * _COUNT_SHIFT
             + _TABLE.c.female_players
             + _ADD_FEMALE
-        )
-        % literal_column(str(2**_COUNT_BITS)),
+        ).op("DIV")(_COUNT_SHIFT),
     ),
+    (_TABLE.c.female_players, _TABLE.c.female_players + _ADD_FEMALE),
 )
 _READ_COUNTS = select(_TABLE.c.male_players, _TABLE.c.female_players).where(
     _TABLE.c.name == bindparam("activity")

@@ -6,8 +6,9 @@ costs in Python around them (an execution context, events, a result object). Mea
 on MariaDB, an UPDATE took 113 µs of the worker's CPU through a `Connection` and 68 µs
 on a DBAPI cursor. This module keeps the rest: the statement is built with SQLAlchemy
 Core and compiled by the engine's dialect, the connection comes from the engine's pool,
-and a DBAPI error is raised as SQLAlchemy's, with the connection invalidated when the
-dialect reports it lost, as `Connection` does.
+and a DBAPI error is raised as SQLAlchemy's. A connection that the dialect reports lost
+is invalidated; a `Connection` would also invalidate the rest of the pool, whose
+connections `database.ping_when_idle` checks before use instead.
 
 Only for statements whose parameters the driver takes as they are (integers and
 strings): SQLAlchemy's bind processors do not run.
@@ -62,22 +63,23 @@ class PreparedStatement:
             cursor = connection.cursor()
             try:
                 cursor.execute(self.sql, params)
-                return read(cursor)
-            except self._dbapi_error as exc:
-                lost = dialect.is_disconnect(cast(Any, exc), connection.dbapi_connection, cursor)
-                if lost:
-                    # The pool opens a new connection in its place.
-                    connection.invalidate(exc)
-                raise DBAPIError.instance(
-                    self.sql,
-                    params,
-                    exc,
-                    self._dbapi_error,
-                    connection_invalidated=lost,
-                    dialect=dialect,
-                ) from exc
+                result = read(cursor)
             finally:
-                if connection.is_valid:
-                    cursor.close()
+                # Closing ends the statement, which commits it on SQLite: it can fail too.
+                cursor.close()
+            return result
+        except self._dbapi_error as exc:
+            lost = dialect.is_disconnect(cast(Any, exc), connection.dbapi_connection, None)
+            if lost:
+                # The pool opens a new connection in its place.
+                connection.invalidate(exc)
+            raise DBAPIError.instance(
+                self.sql,
+                params,
+                exc,
+                self._dbapi_error,
+                connection_invalidated=lost,
+                dialect=dialect,
+            ) from exc
         finally:
             connection.close()

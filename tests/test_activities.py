@@ -10,6 +10,7 @@ from sqlalchemy.exc import OperationalError
 
 from api import activities
 from api.activities import normalize_name
+from api.database import AUTOCOMMIT_BIND
 from api.db import db
 from api.errors import BadRequest
 from api.models import MAX_PLAYERS
@@ -493,6 +494,32 @@ def test_add_players_runs_one_statement(app, client, user_token, monkeypatch):
     assert response.json() == {"name": "swimming", "male_players": 5, "female_players": 6}
     assert len(executed) == 1, executed
     assert executed[0].lstrip().upper().startswith("UPDATE ACTIVITIES")
+
+
+@pytest.mark.parametrize("mode", ["", ",SIMULTANEOUS_ASSIGNMENT"], ids=["in-order", "simultaneous"])
+def test_add_players_mysql_counts_in_either_assignment_order(app, database_kind, mode):
+    """MariaDB can assign all columns at once; the packed counts must not depend on it."""
+    if database_kind != "mariadb":
+        pytest.skip("the LAST_INSERT_ID form of the addition is MySQL's")
+    params = {
+        "activity": "swimming",
+        "add_male": 5,
+        "add_female": 7,
+        "male_limit": MAX_PLAYERS - 5,
+        "female_limit": MAX_PLAYERS - 7,
+    }
+    with app.app.app_context():
+        engine = db.engines[AUTOCOMMIT_BIND]
+    with engine.connect() as connection:
+        connection.exec_driver_sql(f"SET SESSION sql_mode = CONCAT(@@sql_mode, '{mode}')")
+        result = connection.execute(activities._ADD_PLAYERS_MYSQL, params)
+        returned = activities._unpack_counts(result.lastrowid)
+        stored = connection.execute(activities._READ_COUNTS, params).one()
+        # The session's sql_mode must not reach later requests.
+        connection.invalidate()
+
+    assert returned == (3 + 5, 5 + 7)
+    assert tuple(stored) == returned
 
 
 def test_unpack_counts_round_trip():
