@@ -54,10 +54,10 @@ _COUNT_SHIFT: ColumnClause[int] = literal_column(str(2**_COUNT_BITS))
 # MySQL has no UPDATE ... RETURNING, but one UPDATE can still send an integer back:
 # LAST_INSERT_ID(expr) makes expr the connection's last insert id, which the server
 # returns with the statement's result (the MySQL manual's idiom for counters). Both new
-# counts fit in it, male * 2**32 + female, as each is below 2**31. The first assignment
-# computes them from the old counts only, so the result is right whether the server
-# assigns from left to right (MySQL's rule) or all at once (MariaDB's
-# SIMULTANEOUS_ASSIGNMENT mode); the second keeps female from seeing the new male count.
+# counts fit in it, male * 2**32 + female, as each is below 2**31. It is computed from
+# the old counts only, in the first assignment, before female_players changes: so the
+# result is right whether the server assigns from left to right (MySQL's rule) or all
+# at once (MariaDB's SIMULTANEOUS_ASSIGNMENT mode).
 _ADD_PLAYERS_MYSQL = _ADD_PLAYERS.ordered_values(
     (
         _TABLE.c.male_players,
