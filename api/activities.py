@@ -19,6 +19,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from . import distribution_cache
@@ -180,8 +181,8 @@ def add_players(raw_name: str, male: int, female: int) -> Activity:
         "female_limit": MAX_PLAYERS - female,
     }
 
-    # Not the request's ORM session: a transaction would cost a ping, a COMMIT and a
-    # ROLLBACK when the pool takes the connection back.
+    # The request's ORM session is not used, because its transaction would cost a ping,
+    # a COMMIT, and a ROLLBACK when the pool takes the connection back.
     prepared: _PreparedAddition = current_app.extensions[EXTENSION_KEY]
     counts = prepared.statement.run(params, prepared.read_counts)
     if counts is None:
@@ -198,14 +199,12 @@ def add_players(raw_name: str, male: int, female: int) -> Activity:
 @dataclass(frozen=True)
 class _PreparedAddition:
     statement: PreparedStatement
-    #: Takes the new counts from the cursor, or None when no row changed.
+    #: The function that reads the new counts from the cursor, or None when no row changed.
     read_counts: Callable[[Any], tuple[int, int] | None]
 
 
-def init_app(flask_app: Flask) -> None:
-    """Compile the addition's UPDATE once for `flask_app`'s autocommit engine."""
-    with flask_app.app_context():
-        engine = db.engines[AUTOCOMMIT_BIND]
+def init_app(flask_app: Flask, engine: Engine) -> None:
+    """Compile the addition's UPDATE once for `flask_app`'s autocommit `engine`."""
     if engine.dialect.update_returning:
         prepared = _PreparedAddition(
             PreparedStatement(_ADD_PLAYERS_RETURNING, engine), _returned_counts

@@ -116,13 +116,14 @@ def _configure_flask(flask_app: Flask, settings: Settings) -> None:
     flask_app.extensions[SETTINGS_KEY] = settings
     db.init_app(flask_app)
     distribution_cache.init_app(flask_app, settings.recommendation_cache_seconds)
-    token_records.init_app(flask_app)
-    activities.init_app(flask_app)
 
     with flask_app.app_context():
         for engine in db.engines.values():
             database.add_connect_listeners(engine, settings)
-        database.ping_when_idle(db.engines[database.AUTOCOMMIT_BIND])
+        autocommit_engine = db.engines[database.AUTOCOMMIT_BIND]
+        database.ping_when_idle(autocommit_engine)
+        token_records.init_app(flask_app, autocommit_engine, db.engine)
+        activities.init_app(flask_app, autocommit_engine)
 
     flask_app.before_request(_reject_unrouted)
     flask_app.before_request(_check_token_active)

@@ -185,9 +185,9 @@ def ping_when_idle(engine: Engine) -> None:
 
     Pre-ping costs a round trip before every statement; on the autocommit engine that
     doubles the cost of its one-statement requests. So a connection is pinged only when
-    it sat idle for over `IDLE_PING_SECONDS`, or when its socket has something to read:
-    a connection at rest has nothing to read unless the server closed it (or sent an
-    error before closing), so that check finds a connection the server dropped a moment
+    it sat idle for over `IDLE_PING_SECONDS`, or when its socket has something to read.
+    A connection at rest has nothing to read unless the server closed it or sent an
+    error before closing, so that check finds a connection the server dropped a moment
     ago without a round trip. A ping that fails makes the pool connect again.
     """
     if engine.dialect.name == "sqlite":
@@ -199,7 +199,7 @@ def ping_when_idle(engine: Engine) -> None:
     def ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         checked_in_at = record.info.get("checked_in_at")
         if checked_in_at is None:
-            return  # new: it was connected just now
+            return  # A new connection: it was opened just now.
         idle = time.monotonic() - checked_in_at >= IDLE_PING_SECONDS
         if not idle and not _has_input(dbapi_connection):
             return
@@ -223,7 +223,7 @@ def _has_input(dbapi_connection: Any) -> bool:
     sock = getattr(dbapi_connection, "_sock", None)
     try:
         fileno = sock.fileno() if sock is not None else dbapi_connection.fileno()
-    except Exception:  # a closed connection; psycopg raises its own error then
+    except Exception:  # psycopg raises its own error for a closed connection.
         return True
     poller = select.poll()
     poller.register(fileno, select.POLLIN)

@@ -216,7 +216,8 @@ class PreparedParameterDecorator(SyncParameterDecorator):
     """Connexion's parameter decorator, with each parameter name's Python form kept.
 
     Connexion turns every parameter name into an argument name with three regular
-    expressions on each request. The names are the spec's, so few; the cache is capped.
+    expressions on each request. The names come from the spec, so there are few of them,
+    and the cache is capped.
     """
 
     def __init__(self, **kwargs: t.Any) -> None:

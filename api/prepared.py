@@ -7,8 +7,8 @@ on MariaDB, an UPDATE took 113 µs of the worker's CPU through a `Connection` an
 on a DBAPI cursor. This module keeps the rest: the statement is built with SQLAlchemy
 Core and compiled by the engine's dialect, the connection comes from the engine's pool,
 and a DBAPI error is raised as SQLAlchemy's. A connection that the dialect reports lost
-is invalidated; a `Connection` would also invalidate the rest of the pool, whose
-connections `database.ping_when_idle` checks before use instead.
+is invalidated. A `Connection` would also invalidate the rest of the pool, but here
+`database.ping_when_idle` checks those connections before use instead.
 
 Only for statements whose parameters the driver takes as they are (integers and
 strings): SQLAlchemy's bind processors do not run.
@@ -65,7 +65,7 @@ class PreparedStatement:
                 cursor.execute(self.sql, params)
                 result = read(cursor)
             finally:
-                # Closing ends the statement, which commits it on SQLite: it can fail too.
+                # Closing ends the statement, which commits it on SQLite, so closing can fail too.
                 cursor.close()
             return result
         except self._dbapi_error as exc:

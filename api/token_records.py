@@ -1,22 +1,22 @@
-"""The per-request revocation check's query, shared by the requests that wait at once.
+"""The per-request revocation check's query, shared by concurrent requests.
 
 Every authenticated request needs its token's row, read after the request arrived, so
-that a revocation committed before it counts. Under load a worker's threads ask at the
-same time, and on MySQL each query costs about 0.1 ms of the worker's CPU in PyMySQL,
-a sixth of a recommendation. So the reader coalesces them (as group commit does): one
-query runs at a time per worker, and the requests that arrive meanwhile wait and share
-the next one, `SELECT ... WHERE jti IN (...)`. A request never joins a query that has
-already started, so none reads a row older than its own arrival.
+that a revocation committed before it counts. Under load a worker's threads run the
+check at the same time, and on MySQL each query costs about 0.1 ms of the worker's CPU
+in PyMySQL, a sixth of a recommendation. So the reader coalesces them, as group commit
+does: one query runs at a time per worker, and the requests that arrive meanwhile wait
+and share the next one, `SELECT ... WHERE jti IN (...)`. A request never joins a query
+that has already started, so no request reads a row older than its own arrival.
 
 The query is compiled once per batch size and runs on a DBAPI cursor of the autocommit
 engine's pool (`database.autocommit_bind`, `prepared`): one round trip, and nothing to
 end after it.
 
 That pool checks a connection before use only after it sat idle, or when its socket
-shows the server closed it (`database.ping_when_idle`). So after an
-error that comes at once, the reader runs the query again through a `Connection` of
-the default engine, which pings every connection first and fails with a 503 for an
-unreachable database. An error after a timeout is raised at once.
+shows the server closed it (`database.ping_when_idle`). So after an error that comes at
+once, the reader runs the query again through a `Connection` of the default engine,
+which pings every connection first and fails with a 503 for an unreachable database. An
+error after a timeout is raised at once.
 """
 
 from __future__ import annotations
@@ -34,8 +34,6 @@ from sqlalchemy import BindParameter, bindparam, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
-from .database import AUTOCOMMIT_BIND
-from .db import db
 from .models import Token
 from .prepared import PreparedStatement
 
@@ -63,7 +61,7 @@ class _Batch:
 
 
 class TokenRecordReader:
-    """Reads `tokens` rows by `jti` for one engine, one query at a time."""
+    """A reader of `tokens` rows by `jti` for one engine, running one query at a time."""
 
     def __init__(self, engine: Engine, fallback: Engine) -> None:
         dialect = engine.dialect
@@ -74,10 +72,10 @@ class TokenRecordReader:
         column_type = _TOKENS.c.last_used_at.type.dialect_impl(dialect)
         self._to_last_used = column_type.result_processor(dialect, None)
 
-        self._lock = threading.Lock()  # guards `_open`
-        # The batch that arriving requests join; its first request runs it when its turn comes.
+        self._lock = threading.Lock()  # Guards `_open`.
+        # The batch that arriving requests join. Its first request runs it when its turn comes.
         self._open: _Batch | None = None
-        self._turn = threading.Lock()  # held while a batch's query runs
+        self._turn = threading.Lock()  # Held while a batch's query runs.
 
     def read(self, jti: str) -> TokenRecord | None:
         """Return the token's record, or None when no row has this `jti`."""
@@ -149,11 +147,12 @@ class TokenRecordReader:
 EXTENSION_KEY = "activity_recommender.token_records"
 
 
-def init_app(flask_app: Flask) -> None:
-    """Give `flask_app` its reader: one per worker, so that its requests share queries."""
-    with flask_app.app_context():
-        reader = TokenRecordReader(db.engines[AUTOCOMMIT_BIND], db.engine)
-    flask_app.extensions[EXTENSION_KEY] = reader
+def init_app(flask_app: Flask, engine: Engine, fallback: Engine) -> None:
+    """Give `flask_app` its reader, one per worker, so that its requests share queries.
+
+    `engine` is in autocommit mode, and `fallback` checks its connections before use.
+    """
+    flask_app.extensions[EXTENSION_KEY] = TokenRecordReader(engine, fallback)
 
 
 def read_token_record(jti: str) -> TokenRecord | None:

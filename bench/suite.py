@@ -21,7 +21,7 @@ HEALTH = "GET /health"
 
 #: A run in which one worker spent less than this share of an even split of the CPU
 #: time is measured again. wrk opens all its connections at once, and now and then one
-#: worker accepts nearly all of them before the other wakes; that run then measures one
+#: worker accepts nearly all of them before the other wakes. Such a run measures one
 #: worker, not the service.
 MIN_EVEN_SHARE = 0.5
 #: Measured runs per endpoint at most, counting those repeated for an uneven split.

@@ -461,7 +461,7 @@ def test_add_players_overflow_changes_nothing(client, user_token, male, female):
 
 
 def test_add_players_runs_one_statement(app, client, user_token, monkeypatch):
-    """The addition is one UPDATE on a DBAPI cursor; no other statement runs for it."""
+    """The addition is one UPDATE on a DBAPI cursor, and no other statement runs for it."""
     executed: list[str] = []
     run = PreparedStatement.run
 
@@ -475,7 +475,7 @@ def test_add_players_runs_one_statement(app, client, user_token, monkeypatch):
 
     with app.app.app_context():
         engines = list(db.engines.values())
-    # The token's first use records it in `last_used_at`; that is not part of the addition.
+    # The token's first use records it in `last_used_at`, which is not part of the addition.
     assert client.get("/v1/me", headers=bearer(user_token)).status_code == 200
     monkeypatch.setattr(PreparedStatement, "run", record_run)
     for engine in engines:
@@ -497,8 +497,8 @@ def test_add_players_runs_one_statement(app, client, user_token, monkeypatch):
 
 
 @pytest.mark.parametrize("mode", ["", ",SIMULTANEOUS_ASSIGNMENT"], ids=["in-order", "simultaneous"])
-def test_add_players_mysql_counts_in_either_assignment_order(app, database_kind, mode):
-    """MariaDB can assign all columns at once; the packed counts must not depend on it."""
+def test_add_players_assignment_order(app, database_kind, mode):
+    """MariaDB can assign all columns at once, and the packed counts must not depend on it."""
     if database_kind != "mariadb":
         pytest.skip("the LAST_INSERT_ID form of the addition is MySQL's")
     params = {
@@ -585,7 +585,7 @@ def test_reset_requires_root(client, user_token):
 
 
 def test_add_players_lost_connection_gets_503(client, user_token, monkeypatch):
-    """An addition whose connection is lost is answered 503, and nothing else is stored."""
+    """An addition whose connection is lost gets 503, and nothing else is stored."""
 
     def lose_connection(statement, values, read):  # type: ignore[no-untyped-def]
         raise OperationalError(statement.sql, values, ConnectionError("connection lost"))

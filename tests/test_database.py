@@ -237,8 +237,8 @@ def test_dropped_connection_replaced(
 ) -> None:
     """A pooled connection that the server closed is replaced, not used.
 
-    One idle for longer than `IDLE_PING_SECONDS` is pinged; one used a moment ago is
-    found by its readable socket, without waiting for that.
+    One idle for longer than `IDLE_PING_SECONDS` is pinged. One used a moment ago is
+    found by its readable socket, without waiting for the idle time.
     """
     if database_kind == "sqlite":
         pytest.skip("SQLite is a local file: there are no server connections to drop")

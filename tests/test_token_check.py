@@ -149,7 +149,8 @@ def test_read_token_record_unreachable_database_raises_wrapped(tmp_path):
 
 
 class GatedReads:
-    """Wraps a reader's `read_many`: notes each query's `jti`s and holds the first one."""
+    """A wrapper of a reader's `read_many` that records each query's `jti`s and blocks
+    the first query until `release` is set."""
 
     def __init__(self, reader: TokenRecordReader, later: Callable[[], None] | None = None) -> None:
         self._read_many = reader.read_many
@@ -171,7 +172,7 @@ class GatedReads:
 def read_concurrently(
     reader: TokenRecordReader, gated: GatedReads, first: str, later: list[str]
 ) -> dict[str, Any]:
-    """Read `first`; while its query runs, read `later`. Return each record or error."""
+    """Read `first`, and `later` while its query runs. Return each record or error."""
     outcomes: dict[str, Any] = {}
 
     def read(jti: str) -> None:
@@ -196,7 +197,7 @@ def read_concurrently(
     return outcomes
 
 
-def test_reads_during_a_query_share_the_next_one(app, monkeypatch):
+def test_reads_during_query_share_next(app, monkeypatch):
     first, second, third = (issue(app, timedelta(minutes=5)).jti for _ in range(3))
     missing = "0" * 32
     with app.app.app_context():
@@ -212,7 +213,7 @@ def test_reads_during_a_query_share_the_next_one(app, monkeypatch):
     assert outcomes == {first: record, second: record, third: record, missing: None}
 
 
-def test_failed_query_fails_every_read_that_shared_it(app, monkeypatch):
+def test_failed_query_fails_whole_batch(app, monkeypatch):
     first, second, third = (issue(app, timedelta(minutes=5)).jti for _ in range(3))
     with app.app.app_context():
         reader = TokenRecordReader(db.engines[AUTOCOMMIT_BIND], db.engine)

@@ -247,7 +247,7 @@ def test_metrics_add_up_across_workers(metrics_server):
     for _ in range(20):
         assert requests.get(f"{server.url}/ready", timeout=10).status_code == 200
     assert wait_for_count(metrics_url, 20) == 20
-    # A worker that dies keeps its counts on disk; its replacement counts on. Each
+    # A worker that dies keeps its counts on disk, and its replacement counts on. Each
     # connection goes to the worker that accepts it first, so one may have served none.
     dead = next(pid for pid in worker_pids(server) if (directory / f"counter_{pid}.db").exists())
     os.kill(dead, signal.SIGKILL)
