@@ -63,19 +63,19 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> connexion.
         middlewares=middleware.middleware_stack(settings, app_metrics),
         jsonifier=framework.COMPACT_JSON,
     )
+    token_reader = _configure_flask(app.app, settings)
     app.add_api(
         "openapi.yaml",
         strict_validation=True,
         validate_responses=settings.validate_responses,
         validator_map=VALIDATOR_MAP,
-        security_map=framework.SECURITY_MAP,
+        security_map=framework.security_map(auth.TokenCheck(token_reader, settings.root_username)),
     )
     # After routing, so that legacy operations are known, and in this order, so that a
     # legacy path with a line break gets 422 too.
     app.add_middleware(LegacyInputErrors, position=MiddlewarePosition.BEFORE_SECURITY)
     app.add_middleware(RejectLineBreaksInPath, position=MiddlewarePosition.BEFORE_SECURITY)
     app.add_middleware(LowercaseMediaType, position=MiddlewarePosition.BEFORE_SECURITY)
-    _configure_flask(app.app, settings)
     if app_metrics is not None:
         with app.app.app_context():
             metrics.bind(app.app, app_metrics, db.engine)
@@ -105,7 +105,8 @@ def register_migrations(flask_app: Flask) -> None:
     Migrate(flask_app, db, directory=str(MIGRATIONS_DIR), compare_type=True)
 
 
-def _configure_flask(flask_app: Flask, settings: Settings) -> None:
+def _configure_flask(flask_app: Flask, settings: Settings) -> token_records.TokenRecordReader:
+    """Configure Flask and its database, and return the reader for the app's token checks."""
     flask_app.config.update(
         SQLALCHEMY_DATABASE_URI=settings.database_url,
         SQLALCHEMY_ENGINE_OPTIONS=database.engine_options(settings),
@@ -122,11 +123,11 @@ def _configure_flask(flask_app: Flask, settings: Settings) -> None:
             database.add_connect_listeners(engine, settings)
         autocommit_engine = db.engines[database.AUTOCOMMIT_BIND]
         database.ping_when_idle(autocommit_engine)
-        token_records.init_app(flask_app, autocommit_engine, db.engine)
+        token_reader = token_records.init_app(flask_app, autocommit_engine, db.engine)
         activities.init_app(flask_app, autocommit_engine)
 
     flask_app.before_request(_reject_unrouted)
-    flask_app.before_request(_check_token_active)
+    return token_reader
 
 
 def _reject_unrouted() -> None:
@@ -156,16 +157,3 @@ def _reject_unrouted() -> None:
     if any(char in request.path for char in "\r\n"):
         raise BadRequest("The URL path must not contain control characters.")
     raise NotFound(f"No operation matches {request.path!r}.")
-
-
-def _check_token_active() -> None:
-    from connexion.context import context
-
-    try:
-        claims = context.get("token_info")
-    except (LookupError, RuntimeError):
-        # A request that matched no operation (an unknown path, or one whose %2F
-        # decoded into a slash) reaches Flask without Connexion's context.
-        return
-    if claims:
-        auth.check_token_active(claims)

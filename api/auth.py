@@ -14,13 +14,13 @@ from typing import Any
 
 import jwt
 from flask import current_app
-from sqlalchemy import delete, update
+from sqlalchemy import delete
 
 from . import login_throttle, passwords
 from .db import db
 from .errors import BadRequest, Forbidden, NotFound, Unauthorized
 from .models import Token, User
-from .token_records import read_token_record
+from .token_records import TokenRecordReader
 
 log = logging.getLogger(__name__)
 
@@ -155,8 +155,8 @@ def decode_token(token: str) -> dict[str, Any] | None:
     """Verify a bearer token's signature and claims; Connexion's `x-bearerInfoFunc`.
 
     Connexion calls this on its event loop, so it does no I/O: whether the token
-    was revoked is checked against the database by `check_token_active`, which
-    runs with the request handler.
+    was revoked is checked against the database by `TokenCheck`, which the security
+    middleware awaits next.
     """
     settings = current_settings()
     try:
@@ -182,7 +182,7 @@ def _verify_token(
     Raises jwt.InvalidTokenError. The cache keeps only tokens that passed, so an
     invalid token is verified again each time. A token that passed stays valid until
     its `exp`, which `decode_token` checks on every use; revocation is checked in the
-    database by `check_token_active`.
+    database by `TokenCheck`.
     """
     claims = jwt.decode(
         token,
@@ -198,22 +198,30 @@ def _verify_token(
     return {"sub": claims["sub"], "role": claims["role"], "jti": claims["jti"]}, claims["exp"]
 
 
-def check_token_active(claims: dict[str, Any]) -> None:
-    """Reject a token whose record was deleted, with its user or by revocation.
+@dataclass(frozen=True)
+class TokenCheck:
+    """The revocation check of one app's tokens, run after `decode_token` accepted one.
 
-    The record is read outside the request's ORM session, in autocommit mode, so the
-    check costs one round trip and reads every revocation committed before it.
+    The security middleware awaits it on the event loop (`framework.security_map`), so
+    the record is read before the request takes a thread, and concurrent checks share
+    one query (`token_records`).
     """
-    record = read_token_record(claims["jti"])
-    if record is None or record.subject != claims["sub"] or record.role != claims["role"]:
-        raise Unauthorized("The token was revoked or its user was deleted.")
-    if record.role == ROOT and record.subject != current_settings().root_username:
-        raise Unauthorized("The token belongs to a former root user.")
 
-    now = utc_now()
-    if record.last_used_at is None or now - record.last_used_at > LAST_USED_RESOLUTION:
-        db.session.execute(update(Token).where(Token.jti == claims["jti"]).values(last_used_at=now))
-        db.session.commit()
+    reader: TokenRecordReader
+    root_username: str
+
+    async def __call__(self, claims: dict[str, Any]) -> None:
+        """Reject a token whose record was deleted, with its user or by revocation."""
+        jti = claims["jti"]
+        record = await self.reader.read(jti)
+        if record is None or record.subject != claims["sub"] or record.role != claims["role"]:
+            raise Unauthorized("The token was revoked or its user was deleted.")
+        if record.role == ROOT and record.subject != self.root_username:
+            raise Unauthorized("The token belongs to a former root user.")
+
+        now = utc_now()
+        if record.last_used_at is None or now - record.last_used_at > LAST_USED_RESOLUTION:
+            await self.reader.touch(jti, now)
 
 
 def require_root(token_info: dict[str, Any]) -> None:

@@ -161,9 +161,18 @@ def _route_prefixes(routes: t.Iterable[BaseRoute], base: str = "") -> set[str]:
     return prefixes
 
 
+#: An app's check of the claims that its token function returned; raises to reject them.
+ClaimsCheck = t.Callable[[dict[str, t.Any]], t.Awaitable[None]]
+
+
 class PreparedBearerSecurityHandler(BearerSecurityHandler):
     """Connexion's bearer check, with the token function's signature inspected once,
-    and the Authorization header read without building Starlette's `Headers`."""
+    and the Authorization header read without building Starlette's `Headers`.
+
+    `security_map` gives each app a subclass that also awaits the app's `check_claims`.
+    """
+
+    check_claims: t.ClassVar[ClaimsCheck | None] = None
 
     @staticmethod
     def get_auth_header_value(request: t.Any) -> tuple[str | None, str | None]:
@@ -203,13 +212,26 @@ class PreparedBearerSecurityHandler(BearerSecurityHandler):
                 return NO_VALUE
             if token_info is None:
                 raise OAuthResponseProblem(detail=exception_msg)
+            if check_claims is not None:
+                await check_claims(token_info)
             return token_info
 
+        check_claims = type(self).check_claims
         return wrapper
 
 
-#: Passed as `security_map`: the bearer scheme is the only one the spec uses.
-SECURITY_MAP = {"bearer": PreparedBearerSecurityHandler}
+def security_map(check_claims: ClaimsCheck) -> dict[str, type[BearerSecurityHandler]]:
+    """Return the `security_map` of an app whose valid tokens must also pass `check_claims`.
+
+    The bearer scheme is the only one the spec uses. Connexion creates the handlers
+    itself, so the app's check travels as an attribute of a class of its own.
+    """
+    handler = type(
+        "AppBearerSecurityHandler",
+        (PreparedBearerSecurityHandler,),
+        {"check_claims": staticmethod(check_claims)},
+    )
+    return {"bearer": handler}
 
 
 class PreparedParameterDecorator(SyncParameterDecorator):

@@ -1,12 +1,18 @@
 """The per-request revocation check's query, shared by concurrent requests.
 
 Every authenticated request needs its token's row, read after the request arrived, so
-that a revocation committed before it counts. Under load a worker's threads run the
-check at the same time, and on MySQL each query costs about 0.1 ms of the worker's CPU
-in PyMySQL, a sixth of a recommendation. So the reader coalesces them, as group commit
-does: one query runs at a time per worker, and the requests that arrive meanwhile wait
-and share the next one, `SELECT ... WHERE jti IN (...)`. A request never joins a query
-that has already started, so no request reads a row older than its own arrival.
+that a revocation committed before it counts. On MySQL each query costs about 0.1 ms of
+the worker's CPU in PyMySQL, a fifth of a recommendation. So the reader coalesces them,
+as group commit does: one query runs at a time per worker, and the requests that arrive
+meanwhile wait and share the next one, `SELECT ... WHERE jti IN (...)`. A request never
+joins a query that has already started, so no request reads a row older than its own
+arrival.
+
+The check runs in Connexion's security middleware, on the worker's event loop, before
+the request takes one of the threads that run Flask. So a waiting request costs an
+asyncio future, not a blocked thread, and every request that arrived on the worker can
+join the next query, not only those that hold a thread. The query itself runs on a
+thread of the loop's default executor, since the drivers block.
 
 The query is compiled once per batch size and runs on a DBAPI cursor of the autocommit
 engine's pool (`database.autocommit_bind`, `prepared`): one round trip, and nothing to
@@ -21,21 +27,25 @@ error after a timeout is raised at once.
 
 from __future__ import annotations
 
-import threading
+import asyncio
+import functools
+import logging
 import time
+import weakref
 from collections.abc import Collection, Sequence
-from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import Flask, current_app
-from sqlalchemy import BindParameter, bindparam, select
+from flask import Flask
+from sqlalchemy import BindParameter, bindparam, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
 from .models import Token
 from .prepared import PreparedStatement
+
+log = logging.getLogger(__name__)
 
 #: Seconds within which a DBAPI error means the connection was already dead, so the
 #: default engine can replace it. A later error means the database timed out.
@@ -52,14 +62,6 @@ class TokenRecord:
     last_used_at: datetime | None
 
 
-@dataclass
-class _Batch:
-    """The `jti`s of the requests that share one query, and its outcome."""
-
-    jtis: set[str] = field(default_factory=set)
-    records: Future[dict[str, TokenRecord]] = field(default_factory=Future)
-
-
 class TokenRecordReader:
     """A reader of `tokens` rows by `jti` for one engine, running one query at a time."""
 
@@ -71,36 +73,28 @@ class TokenRecordReader:
         # SQLite returns timestamps as text; the column type's own processor parses them.
         column_type = _TOKENS.c.last_used_at.type.dialect_impl(dialect)
         self._to_last_used = column_type.result_processor(dialect, None)
+        # Futures belong to one event loop: a worker has one, a test may run several.
+        self._queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Queue] = (
+            weakref.WeakKeyDictionary()
+        )
 
-        self._lock = threading.Lock()  # Guards `_open`.
-        # The batch that arriving requests join. Its first request runs it when its turn comes.
-        self._open: _Batch | None = None
-        self._turn = threading.Lock()  # Held while a batch's query runs.
-
-    def read(self, jti: str) -> TokenRecord | None:
+    async def read(self, jti: str) -> TokenRecord | None:
         """Return the token's record, or None when no row has this `jti`."""
-        with self._lock:
-            batch = self._open
-            leads = batch is None
-            if batch is None:
-                batch = self._open = _Batch()
-            batch.jtis.add(jti)
+        return await self._queue().read(jti)
 
-        if leads:
-            with self._turn:
-                # Close the batch: a request that arrives from now on waits for the next query.
-                with self._lock:
-                    self._open = None
-                try:
-                    batch.records.set_result(self.read_many(batch.jtis))
-                except BaseException as exc:
-                    # Every request of the batch gets the error, as from its own query.
-                    batch.records.set_exception(exc)
+    async def touch(self, jti: str, at: datetime) -> None:
+        """Set the token's `last_used_at`, unless a request of this loop is setting it."""
+        await self._queue().touch(jti, at)
 
-        return batch.records.result().get(jti)
+    def _queue(self) -> _Queue:
+        loop = asyncio.get_running_loop()
+        queue = self._queues.get(loop)
+        if queue is None:
+            queue = self._queues[loop] = _Queue(loop, self)
+        return queue
 
     def read_many(self, jtis: Collection[str]) -> dict[str, TokenRecord]:
-        """Return the records of `jtis` that exist, by `jti`, from one query."""
+        """Return the records of `jtis` that exist, by `jti`, from one blocking query."""
         ordered = sorted(jtis)
         values = {f"jti_{index}": jti for index, jti in enumerate(ordered)}
         started = time.monotonic()
@@ -113,6 +107,12 @@ class TokenRecordReader:
                 raise
             return self._read_through_connection(ordered)
         return {row[0]: self._record(row) for row in rows}
+
+    def write_last_used(self, jti: str, at: datetime) -> None:
+        """Set the token's `last_used_at` to `at`, blocking until it is committed."""
+        # Rare (once a minute per token), so the default engine's checks are worth it.
+        with self._fallback.begin() as connection:
+            connection.execute(update(_TOKENS).where(_TOKENS.c.jti == jti).values(last_used_at=at))
 
     def _statement(self, count: int) -> PreparedStatement:
         statement = self._statements.get(count)
@@ -143,19 +143,76 @@ class TokenRecordReader:
         }
 
 
+class _Queue:
+    """The requests of one event loop that wait for the next query, and the query running.
+
+    Only the loop's own thread uses it, so it needs no lock.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, reader: TokenRecordReader) -> None:
+        self._loop = loop
+        self._reader = reader
+        # The futures of the requests that arrived since the running query started.
+        self.waiting: dict[str, list[asyncio.Future[TokenRecord | None]]] = {}
+        self.running = False
+        self._touching: set[str] = set()
+
+    def read(self, jti: str) -> asyncio.Future[TokenRecord | None]:
+        future: asyncio.Future[TokenRecord | None] = self._loop.create_future()
+        self.waiting.setdefault(jti, []).append(future)
+        if not self.running:
+            self._start()
+        return future
+
+    async def touch(self, jti: str, at: datetime) -> None:
+        if jti in self._touching:
+            return
+        self._touching.add(jti)
+        try:
+            await self._loop.run_in_executor(None, self._reader.write_last_used, jti, at)
+        finally:
+            self._touching.discard(jti)
+
+    def _start(self) -> None:
+        batch, self.waiting = self.waiting, {}
+        self.running = True
+        query = self._loop.run_in_executor(None, self._reader.read_many, list(batch))
+        query.add_done_callback(functools.partial(self._finish, batch))
+
+    def _finish(
+        self,
+        batch: dict[str, list[asyncio.Future[TokenRecord | None]]],
+        query: asyncio.Future[dict[str, TokenRecord]],
+    ) -> None:
+        self.running = False
+        # The next query starts first, so that its thread runs while this batch is resolved.
+        if self.waiting:
+            self._start()
+
+        cancelled = query.cancelled()  # only when the loop shuts down
+        error = None if cancelled else query.exception()
+        records = {} if cancelled or error is not None else query.result()
+        for jti, futures in batch.items():
+            for future in futures:
+                if future.done():
+                    continue  # its request was cancelled: the client left
+                if cancelled:
+                    future.cancel()
+                elif error is not None:
+                    # Every request of the batch gets the error, as from its own query.
+                    future.set_exception(error)
+                else:
+                    future.set_result(records.get(jti))
+
+
 #: The `app.extensions` key of an app's reader.
 EXTENSION_KEY = "activity_recommender.token_records"
 
 
-def init_app(flask_app: Flask, engine: Engine, fallback: Engine) -> None:
+def init_app(flask_app: Flask, engine: Engine, fallback: Engine) -> TokenRecordReader:
     """Give `flask_app` its reader, one per worker, so that its requests share queries.
 
     `engine` is in autocommit mode, and `fallback` checks its connections before use.
     """
-    flask_app.extensions[EXTENSION_KEY] = TokenRecordReader(engine, fallback)
-
-
-def read_token_record(jti: str) -> TokenRecord | None:
-    """Return the current app's record of token `jti`, or None if it has none."""
-    reader: TokenRecordReader = current_app.extensions[EXTENSION_KEY]
-    return reader.read(jti)
+    reader = flask_app.extensions[EXTENSION_KEY] = TokenRecordReader(engine, fallback)
+    return reader

@@ -1,7 +1,7 @@
 """The token inventory: the issued tokens of a user, and their revocation.
 
 Every issued token has a row in `tokens`; deleting the row revokes the token, because
-each request looks its `jti` up (`auth.check_token_active`), on every worker.
+each request looks its `jti` up (`auth.TokenCheck`), on every worker.
 """
 
 from __future__ import annotations

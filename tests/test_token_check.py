@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
-import time
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from api import auth, token_records
 from api.database import AUTOCOMMIT_BIND
 from api.db import db
-from api.token_records import TokenRecord, TokenRecordReader, read_token_record
+from api.token_records import TokenRecord, TokenRecordReader
 
 from .conftest import JWT_SECRET, bearer
 
@@ -73,31 +73,29 @@ def test_decode_token_secret_is_part_of_the_key(app):
     assert settings.jwt_secret == JWT_SECRET
 
 
-def read_record(jti: str) -> TokenRecord | None:
+def read_record(app: Any, jti: str) -> TokenRecord | None:
     """Read as the per-request check does, with the app's reader."""
-    return read_token_record(jti)
+    reader: TokenRecordReader = app.app.extensions[token_records.EXTENSION_KEY]
+    return asyncio.run(reader.read(jti))
 
 
 def test_read_token_record_found(app):
     issued = issue(app, timedelta(minutes=5))
 
-    with app.app.app_context():
-        record = read_record(issued.jti)
+    record = read_record(app, issued.jti)
 
     assert record == TokenRecord(subject="root", role="root", last_used_at=None)
 
 
 def test_read_token_record_missing(app):
-    with app.app.app_context():
-        assert read_record("0" * 32) is None
+    assert read_record(app, "0" * 32) is None
 
 
 def test_read_token_record_last_used_is_utc(app, client):
     issued = issue(app, timedelta(minutes=5))
     assert client.get("/v1/me", headers=bearer(issued.token)).status_code == 200
 
-    with app.app.app_context():
-        record = read_record(issued.jti)
+    record = read_record(app, issued.jti)
 
     assert record is not None
     assert record.last_used_at is not None
@@ -115,7 +113,7 @@ def test_read_token_record_driver_error_falls_back(app, monkeypatch):
             raise sa.exc.OperationalError("SELECT", values, dbapi_error("connection lost"))
 
         monkeypatch.setattr(reader, "_fetch", broken_fetch)
-        record = reader.read(issued.jti)
+        record = asyncio.run(reader.read(issued.jti))
 
     assert record == TokenRecord(subject="root", role="root", last_used_at=None)
 
@@ -137,14 +135,14 @@ def test_token_read_timeout_not_retried(app, monkeypatch):
         monkeypatch.setattr(reader, "_read_through_connection", second_try)
         monkeypatch.setattr(token_records.time, "monotonic", lambda: next(clock))
         with pytest.raises(sa.exc.OperationalError, match="read timed out"):
-            reader.read("0" * 32)
+            reader.read_many(["0" * 32])
 
 
 def test_read_token_record_unreachable_database_raises_wrapped(tmp_path):
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'missing' / 'db.sqlite3'}")
 
     with pytest.raises(sa.exc.OperationalError):
-        TokenRecordReader(engine, engine).read("0" * 32)
+        asyncio.run(TokenRecordReader(engine, engine).read("0" * 32))
     engine.dispose()
 
 
@@ -173,28 +171,18 @@ def read_concurrently(
     reader: TokenRecordReader, gated: GatedReads, first: str, later: list[str]
 ) -> dict[str, Any]:
     """Read `first`, and `later` while its query runs. Return each record or error."""
-    outcomes: dict[str, Any] = {}
 
-    def read(jti: str) -> None:
-        try:
-            outcomes[jti] = reader.read(jti)
-        except Exception as exc:
-            outcomes[jti] = exc
+    async def read_all() -> list[Any]:
+        first_read = asyncio.ensure_future(reader.read(first))
+        # The query runs on a thread of the loop's executor, which the loop must not wait for.
+        assert await asyncio.to_thread(gated.first_started.wait, 10)
+        later_reads = [asyncio.ensure_future(reader.read(jti)) for jti in later]
+        await asyncio.sleep(0)  # Each later read joins the waiting batch.
+        gated.release.set()
+        return await asyncio.gather(first_read, *later_reads, return_exceptions=True)
 
-    threads = [threading.Thread(target=read, args=(first,))]
-    threads[0].start()
-    assert gated.first_started.wait(10)
-    for jti in later:
-        threads.append(threading.Thread(target=read, args=(jti,)))
-        threads[-1].start()
-    deadline = time.monotonic() + 10
-    while reader._open is None or len(reader._open.jtis) < len(later):
-        assert time.monotonic() < deadline, "the later reads never joined the next query"
-        time.sleep(0.005)
-    gated.release.set()
-    for thread in threads:
-        thread.join(10)
-    return outcomes
+    outcomes = asyncio.run(asyncio.wait_for(read_all(), 20))
+    return dict(zip([first, *later], outcomes, strict=True))
 
 
 def test_reads_during_query_share_next(app, monkeypatch):
@@ -230,7 +218,7 @@ def test_failed_query_fails_whole_batch(app, monkeypatch):
         assert isinstance(outcomes[jti], sa.exc.OperationalError)
     # The next read runs a query of its own.
     monkeypatch.undo()
-    assert reader.read(first) is not None
+    assert asyncio.run(reader.read(first)) is not None
 
 
 def test_revoked_token_rejected_from_next_request(client, root_token, make_user_token):
@@ -242,3 +230,58 @@ def test_revoked_token_rejected_from_next_request(client, root_token, make_user_
 
     assert deleted.status_code == 204
     assert after.status_code == 401
+
+
+def test_cancelled_read_leaves_its_batch_answered(app, monkeypatch):
+    """A client that leaves while its check waits cancels no other request's check."""
+    running, leaving_jti, staying_jti = (issue(app, timedelta(minutes=5)).jti for _ in range(3))
+    with app.app.app_context():
+        reader = TokenRecordReader(db.engines[AUTOCOMMIT_BIND], db.engine)
+        gated = GatedReads(reader)
+        monkeypatch.setattr(reader, "read_many", gated)
+
+        async def read_all() -> tuple[bool, TokenRecord | None]:
+            first = asyncio.ensure_future(reader.read(running))
+            assert await asyncio.to_thread(gated.first_started.wait, 10)
+            # Both wait for the next query, and one of their clients leaves before it runs.
+            leaving = asyncio.ensure_future(reader.read(leaving_jti))
+            staying = asyncio.ensure_future(reader.read(staying_jti))
+            await asyncio.sleep(0)
+            leaving.cancel()
+            gated.release.set()
+            record = await staying
+            await first
+            return leaving.cancelled(), record
+
+        cancelled, record = asyncio.run(asyncio.wait_for(read_all(), 20))
+
+    assert gated.queries == [{running}, {leaving_jti, staying_jti}]
+    assert cancelled
+    assert record == TokenRecord(subject="root", role="root", last_used_at=None)
+
+
+def test_concurrent_touches_of_a_token_write_once(app, monkeypatch):
+    jti = issue(app, timedelta(minutes=5)).jti
+    with app.app.app_context():
+        reader = TokenRecordReader(db.engines[AUTOCOMMIT_BIND], db.engine)
+        writes: list[str] = []
+        write_last_used = reader.write_last_used
+
+        def record_write(written: str, at: datetime) -> None:
+            writes.append(written)
+            write_last_used(written, at)
+
+        monkeypatch.setattr(reader, "write_last_used", record_write)
+        now = datetime.now(UTC)
+
+        async def touch_three_times() -> None:
+            await asyncio.gather(*(reader.touch(jti, now) for _ in range(3)))
+
+        asyncio.run(touch_three_times())
+        record = asyncio.run(reader.read(jti))
+
+    assert writes == [jti]
+    assert record is not None
+    # MySQL's DATETIME may drop the fraction of a second.
+    assert record.last_used_at is not None
+    assert abs(record.last_used_at - now) < timedelta(seconds=1)
