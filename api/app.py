@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -63,13 +65,14 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> connexion.
         middlewares=middleware.middleware_stack(settings, app_metrics),
         jsonifier=framework.COMPACT_JSON,
     )
-    token_reader = _configure_flask(app.app, settings)
+    token_check = auth.TokenCheck(_configure_flask(app.app, settings), settings.root_username)
+    app.app.before_request(functools.partial(_check_token_again_if_waited, token_check))
     app.add_api(
         "openapi.yaml",
         strict_validation=True,
         validate_responses=settings.validate_responses,
         validator_map=VALIDATOR_MAP,
-        security_map=framework.security_map(auth.TokenCheck(token_reader, settings.root_username)),
+        security_map=framework.security_map(token_check),
     )
     # After routing, so that legacy operations are known, and in this order, so that a
     # legacy path with a line break gets 422 too.
@@ -157,3 +160,20 @@ def _reject_unrouted() -> None:
     if any(char in request.path for char in "\r\n"):
         raise BadRequest("The URL path must not contain control characters.")
     raise NotFound(f"No operation matches {request.path!r}.")
+
+
+def _check_token_again_if_waited(token_check: auth.TokenCheck) -> None:
+    """Check the request's token again if it waited long for a thread since its check.
+
+    A revocation that commits while a request waits for a thread would otherwise not
+    stop it, so the window is `auth.RECHECK_AFTER_SECONDS` plus the handler's run.
+    """
+    from connexion.context import context
+    from flask import request
+
+    scope = request.environ.get("asgi.scope", {})
+    checked_at = scope.get("extensions", {}).get(framework.CLAIMS_CHECKED_AT)
+    if checked_at is None or time.monotonic() - checked_at < auth.RECHECK_AFTER_SECONDS:
+        return
+    # The check stored the time only after the claims passed, so Connexion has them.
+    token_check.check_again(context.get("token_info"))

@@ -6,6 +6,7 @@ import functools
 import hmac
 import logging
 import math
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from . import login_throttle, passwords
 from .db import db
 from .errors import BadRequest, Forbidden, NotFound, Unauthorized
 from .models import Token, User
-from .token_records import TokenRecordReader
+from .token_records import TokenRecord, TokenRecordReader
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,14 @@ LEEWAY = timedelta(seconds=10)
 
 #: `last_used_at` is written at most this often per token, so reads stay reads.
 LAST_USED_RESOLUTION = timedelta(seconds=60)
+
+#: A request that waited longer than this for a thread after its token check (seconds)
+#: is checked again before its handler runs, so that a revocation committed meanwhile
+#: counts. Under load a request waits a few milliseconds, so the second check is rare.
+RECHECK_AFTER_SECONDS = 0.1
+
+#: The form of the `jti`s that `issue_token` makes: a UUID4 in 32 hexadecimal digits.
+JTI_FORMAT = re.compile(r"[0-9a-f]{32}")
 
 #: Verified tokens that each worker remembers, so that a token sent again skips the
 #: signature check and the claim parsing; 1,024 of them take well under 1 MiB.
@@ -193,8 +202,13 @@ def _verify_token(
         leeway=LEEWAY,
         options={"require": ["exp", "iat", "sub", "jti", "iss", "aud"]},
     )
-    if claims.get("role") not in (ROOT, USER) or not isinstance(claims.get("jti"), str):
-        raise jwt.InvalidTokenError("invalid role or jti claim")
+    if claims.get("role") not in (ROOT, USER):
+        raise jwt.InvalidTokenError("invalid role claim")
+    # A well-formed `jti` also keeps bytes that a driver rejects (NUL) out of the shared
+    # revocation query, where one bad value would fail every request of the batch.
+    jti = claims.get("jti")
+    if not isinstance(jti, str) or not JTI_FORMAT.fullmatch(jti):
+        raise jwt.InvalidTokenError("invalid jti claim")
     return {"sub": claims["sub"], "role": claims["role"], "jti": claims["jti"]}, claims["exp"]
 
 
@@ -204,7 +218,8 @@ class TokenCheck:
 
     The security middleware awaits it on the event loop (`framework.security_map`), so
     the record is read before the request takes a thread, and concurrent checks share
-    one query (`token_records`).
+    one query (`token_records`). A request that then waits longer than
+    `RECHECK_AFTER_SECONDS` for a thread is checked again there, by `check_again`.
     """
 
     reader: TokenRecordReader
@@ -213,15 +228,23 @@ class TokenCheck:
     async def __call__(self, claims: dict[str, Any]) -> None:
         """Reject a token whose record was deleted, with its user or by revocation."""
         jti = claims["jti"]
-        record = await self.reader.read(jti)
-        if record is None or record.subject != claims["sub"] or record.role != claims["role"]:
-            raise Unauthorized("The token was revoked or its user was deleted.")
-        if record.role == ROOT and record.subject != self.root_username:
-            raise Unauthorized("The token belongs to a former root user.")
+        record = self._verify(claims, await self.reader.read(jti))
 
         now = utc_now()
         if record.last_used_at is None or now - record.last_used_at > LAST_USED_RESOLUTION:
             await self.reader.touch(jti, now)
+
+    def check_again(self, claims: dict[str, Any]) -> None:
+        """Reject the token if it was revoked since its check, by a blocking query."""
+        jti = claims["jti"]
+        self._verify(claims, self.reader.read_many([jti]).get(jti))
+
+    def _verify(self, claims: dict[str, Any], record: TokenRecord | None) -> TokenRecord:
+        if record is None or record.subject != claims["sub"] or record.role != claims["role"]:
+            raise Unauthorized("The token was revoked or its user was deleted.")
+        if record.role == ROOT and record.subject != self.root_username:
+            raise Unauthorized("The token belongs to a former root user.")
+        return record
 
 
 def require_root(token_info: dict[str, Any]) -> None:

@@ -16,14 +16,16 @@ import asyncio
 import functools
 import json
 import logging
+import time
 import typing as t
 
 import connexion
 from connexion.apps.flask import FlaskOperation
 from connexion.decorators import FlaskDecorator
-from connexion.decorators.parameter import SyncParameterDecorator
+from connexion.decorators.parameter import SyncParameterDecorator, prep_kwargs, unwrap_decorators
 from connexion.exceptions import OAuthProblem, OAuthResponseProblem
 from connexion.jsonifier import Jsonifier
+from connexion.lifecycle import WSGIRequest
 from connexion.middleware.main import ConnexionMiddleware
 from connexion.middleware.request_validation import (
     RequestValidationAPI,
@@ -33,7 +35,7 @@ from connexion.middleware.request_validation import (
 from connexion.middleware.response_validation import ResponseValidationMiddleware
 from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.security import NO_VALUE, BearerSecurityHandler
-from connexion.utils import is_nullable
+from connexion.utils import inspect_function_arguments, is_nullable
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import Receive, Scope, Send
 
@@ -47,6 +49,9 @@ COMPACT_JSON = Jsonifier(json, separators=(",", ":"))
 
 #: Argument names kept per operation, from parameter names (see `PreparedParameterDecorator`).
 MAX_ARGUMENT_NAMES = 64
+
+#: The only media type whose bodies Werkzeug reads files from.
+MULTIPART = "multipart/form-data"
 
 #: Body validators kept per operation, by media type and charset. The charset comes from
 #: the client, so the number kept is capped; past the cap they are built per request.
@@ -164,6 +169,10 @@ def _route_prefixes(routes: t.Iterable[BaseRoute], base: str = "") -> set[str]:
 #: An app's check of the claims that its token function returned; raises to reject them.
 ClaimsCheck = t.Callable[[dict[str, t.Any]], t.Awaitable[None]]
 
+#: The key of the request scope's `extensions` that holds when the claims check began,
+#: as `time.monotonic()`: what it read is at least this recent.
+CLAIMS_CHECKED_AT = "activity_recommender.claims_checked_at"
+
 
 class PreparedBearerSecurityHandler(BearerSecurityHandler):
     """Connexion's bearer check, with the token function's signature inspected once,
@@ -213,7 +222,9 @@ class PreparedBearerSecurityHandler(BearerSecurityHandler):
             if token_info is None:
                 raise OAuthResponseProblem(detail=exception_msg)
             if check_claims is not None:
+                started = time.monotonic()
                 await check_claims(token_info)
+                request.scope.setdefault("extensions", {})[CLAIMS_CHECKED_AT] = started
             return token_info
 
         check_claims = type(self).check_claims
@@ -235,17 +246,40 @@ def security_map(check_claims: ClaimsCheck) -> dict[str, type[BearerSecurityHand
 
 
 class PreparedParameterDecorator(SyncParameterDecorator):
-    """Connexion's parameter decorator, with each parameter name's Python form kept.
+    """Connexion's parameter decorator, with each parameter name's Python form kept, and
+    files read from multipart bodies only.
 
     Connexion turns every parameter name into an argument name with three regular
     expressions on each request. The names come from the spec, so there are few of them,
-    and the cache is capped.
+    and the cache is capped. It also asks Werkzeug for the files of every request, which
+    builds empty form and file dictionaries for a body that is not multipart.
     """
 
     def __init__(self, **kwargs: t.Any) -> None:
         super().__init__(**kwargs)
         sanitize: t.Callable[[str], str] = self.sanitize_fn  # type: ignore[has-type]
         self.sanitize_fn = functools.lru_cache(maxsize=MAX_ARGUMENT_NAMES)(sanitize)
+
+    def __call__(self, function: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
+        """Wrap `function` as Connexion's decorator does, but with files from multipart
+        bodies only, the only ones that Werkzeug reads files from."""
+        arguments, has_kwargs = inspect_function_arguments(unwrap_decorators(function))
+
+        @functools.wraps(function)
+        def wrapper(request: WSGIRequest) -> t.Any:
+            request_body = self._maybe_get_body(request, arguments=arguments, has_kwargs=has_kwargs)
+            files = request.files() if request.mimetype == MULTIPART else {}
+            kwargs = prep_kwargs(
+                request,
+                request_body=request_body,
+                files=files,
+                arguments=arguments,
+                has_kwargs=has_kwargs,
+                sanitize=self.sanitize_fn,
+            )
+            return function(**kwargs)
+
+        return wrapper
 
 
 class PreparedFlaskDecorator(FlaskDecorator):

@@ -51,6 +51,9 @@ log = logging.getLogger(__name__)
 #: default engine can replace it. A later error means the database timed out.
 FAST_FAILURE_SECONDS = 0.5
 
+#: The most `jti`s that one query reads. Later requests wait for the next query.
+MAX_BATCH = 64
+
 _TOKENS = Token.__table__
 _COLUMNS = (_TOKENS.c.jti, _TOKENS.c.subject, _TOKENS.c.role, _TOKENS.c.last_used_at)
 
@@ -90,16 +93,19 @@ class TokenRecordReader:
         loop = asyncio.get_running_loop()
         queue = self._queues.get(loop)
         if queue is None:
-            queue = self._queues[loop] = _Queue(loop, self)
+            queue = self._queues[loop] = _Queue(self)
         return queue
 
     def read_many(self, jtis: Collection[str]) -> dict[str, TokenRecord]:
         """Return the records of `jtis` that exist, by `jti`, from one blocking query."""
         ordered = sorted(jtis)
-        values = {f"jti_{index}": jti for index, jti in enumerate(ordered)}
+        # Padded to a power of two with the last `jti` again, so that at most seven
+        # statements are compiled for batches of up to 64.
+        size = 1 << (len(ordered) - 1).bit_length()
+        values = {f"jti_{index}": ordered[min(index, len(ordered) - 1)] for index in range(size)}
         started = time.monotonic()
         try:
-            rows = self._fetch(self._statement(len(ordered)), values)
+            rows = self._fetch(self._statement(size), values)
         except DBAPIError:
             if time.monotonic() - started >= FAST_FAILURE_SECONDS:
                 # A database that stopped responding fails only after the read timeout,
@@ -117,7 +123,7 @@ class TokenRecordReader:
     def _statement(self, count: int) -> PreparedStatement:
         statement = self._statements.get(count)
         if statement is None:
-            # One bound parameter per `jti`, named by its place in the sorted batch.
+            # One bound parameter per `jti`, named by its place in the padded batch.
             matches: list[BindParameter[str]] = [
                 bindparam(f"jti_{index}") for index in range(count)
             ]
@@ -146,11 +152,11 @@ class TokenRecordReader:
 class _Queue:
     """The requests of one event loop that wait for the next query, and the query running.
 
-    Only the loop's own thread uses it, so it needs no lock.
+    Only the loop's own thread uses it, so it needs no lock. It keeps no reference to
+    the loop, which would keep the loop's entry in the reader's weak dictionary alive.
     """
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, reader: TokenRecordReader) -> None:
-        self._loop = loop
+    def __init__(self, reader: TokenRecordReader) -> None:
         self._reader = reader
         # The futures of the requests that arrived since the running query started.
         self.waiting: dict[str, list[asyncio.Future[TokenRecord | None]]] = {}
@@ -158,7 +164,7 @@ class _Queue:
         self._touching: set[str] = set()
 
     def read(self, jti: str) -> asyncio.Future[TokenRecord | None]:
-        future: asyncio.Future[TokenRecord | None] = self._loop.create_future()
+        future: asyncio.Future[TokenRecord | None] = asyncio.get_running_loop().create_future()
         self.waiting.setdefault(jti, []).append(future)
         if not self.running:
             self._start()
@@ -169,14 +175,20 @@ class _Queue:
             return
         self._touching.add(jti)
         try:
-            await self._loop.run_in_executor(None, self._reader.write_last_used, jti, at)
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(None, self._reader.write_last_used, jti, at)
         finally:
             self._touching.discard(jti)
 
     def _start(self) -> None:
-        batch, self.waiting = self.waiting, {}
+        if len(self.waiting) <= MAX_BATCH:
+            batch, self.waiting = self.waiting, {}
+        else:
+            # The earliest arrivals go first, and the rest wait for the query after.
+            batch = {jti: self.waiting.pop(jti) for jti in list(self.waiting)[:MAX_BATCH]}
         self.running = True
-        query = self._loop.run_in_executor(None, self._reader.read_many, list(batch))
+        loop = asyncio.get_running_loop()
+        query = loop.run_in_executor(None, self._reader.read_many, list(batch))
         query.add_done_callback(functools.partial(self._finish, batch))
 
     def _finish(

@@ -117,7 +117,8 @@ class GunicornServer:
             try:
                 pids = [self.process.pid, *self.worker_pids()]
                 total = sum(memory_bytes(pid)[0] for pid in pids)
-            except (FileNotFoundError, ProcessLookupError):
+            except (FileNotFoundError, ProcessLookupError, KeyError):
+                # Gone, or a zombie after `stop()`: a zombie's status has no VmRSS.
                 continue
             self._peak_total_rss = max(self._peak_total_rss, total)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime, timedelta
@@ -15,6 +16,7 @@ import sqlalchemy as sa
 from api import auth, token_records
 from api.database import AUTOCOMMIT_BIND
 from api.db import db
+from api.models import Token
 from api.token_records import TokenRecord, TokenRecordReader
 
 from .conftest import JWT_SECRET, bearer
@@ -285,3 +287,86 @@ def test_concurrent_touches_of_a_token_write_once(app, monkeypatch):
     # MySQL's DATETIME may drop the fraction of a second.
     assert record.last_used_at is not None
     assert abs(record.last_used_at - now) < timedelta(seconds=1)
+
+
+def revoke_after_check(monkeypatch: pytest.MonkeyPatch, app: Any) -> None:
+    """Make every token check delete its token's row once it passed, as a revocation
+    that commits while the request waits for a thread would."""
+    check = auth.TokenCheck.__call__
+
+    async def check_then_revoke(self: auth.TokenCheck, claims: dict[str, Any]) -> None:
+        await check(self, claims)
+
+        def revoke() -> None:
+            with app.app.app_context():
+                db.session.execute(sa.delete(Token).where(Token.jti == claims["jti"]))
+                db.session.commit()
+                db.session.remove()
+
+        await asyncio.get_running_loop().run_in_executor(None, revoke)
+
+    monkeypatch.setattr(auth.TokenCheck, "__call__", check_then_revoke)
+
+
+def test_revoked_while_waiting_rejected(app, client, monkeypatch):
+    token = issue(app, timedelta(minutes=5)).token
+    revoke_after_check(monkeypatch, app)
+    monkeypatch.setattr(auth, "RECHECK_AFTER_SECONDS", 0)
+
+    response = client.get("/v1/me", headers=bearer(token))
+
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_revoked_during_short_wait_runs(app, client, monkeypatch):
+    """Under the bound, the request runs, as one already in its handler would."""
+    token = issue(app, timedelta(minutes=5)).token
+    revoke_after_check(monkeypatch, app)
+    monkeypatch.setattr(auth, "RECHECK_AFTER_SECONDS", 60)
+
+    assert client.get("/v1/me", headers=bearer(token)).status_code == 200
+    assert client.get("/v1/me", headers=bearer(token)).status_code == 401
+
+
+@pytest.mark.parametrize("jti", ["0" * 31, "0" * 33, "G" * 32, "A" * 32, "\x00" * 32, 42])
+def test_decode_token_malformed_jti_rejected(app, jti):
+    issued = issue(app, timedelta(minutes=5))
+    claims = jwt.decode(issued.token, options={"verify_signature": False})
+    settings = auth.current_settings()
+    token = jwt.encode({**claims, "jti": jti}, settings.jwt_secret, algorithm="HS256")
+
+    assert auth.decode_token(token) is None
+
+
+def test_batch_capped_rest_waits(app, monkeypatch):
+    first = issue(app, timedelta(minutes=5)).jti
+    later = [f"{index:032x}" for index in range(token_records.MAX_BATCH + 6)]
+    with app.app.app_context():
+        reader = TokenRecordReader(db.engines[AUTOCOMMIT_BIND], db.engine)
+        gated = GatedReads(reader)
+        monkeypatch.setattr(reader, "read_many", gated)
+
+        outcomes = read_concurrently(reader, gated, first, later)
+
+    # Arrivals are read in order: the first 64 by the next query, the rest by the one after.
+    assert gated.queries == [
+        {first},
+        set(later[: token_records.MAX_BATCH]),
+        set(later[token_records.MAX_BATCH :]),
+    ]
+    assert outcomes[first] == TokenRecord(subject="root", role="root", last_used_at=None)
+    assert all(outcomes[jti] is None for jti in later)
+    # Padded to powers of two: 1, 64 and 8 placeholders.
+    assert sorted(reader._statements) == [1, 8, 64]
+
+
+def test_reader_keeps_no_finished_loop(app):
+    jti = issue(app, timedelta(minutes=5)).jti
+    reader: TokenRecordReader = app.app.extensions[token_records.EXTENSION_KEY]
+
+    for _ in range(3):
+        assert asyncio.run(reader.read(jti)) is not None
+    gc.collect()
+
+    assert len(reader._queues) == 0
