@@ -25,6 +25,7 @@ SMOKE = Options(
     warmup_s=0,
     scaling_sizes=(10, 200),
     scaling_connections=4,
+    scaling_repeats=1,
 )
 
 

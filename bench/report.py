@@ -245,6 +245,7 @@ def render(results: Results, fmt: str) -> str:
         parts += [
             heading(
                 f"{title}: {RECOMMEND_MALE} at {rows[0].connections} connections, by catalogue size"
+                + (f" (median of {rows[0].median_of} runs)" if rows[0].median_of > 1 else "")
             ),
             make_table(SCALING_COLUMNS, [_scaling_cells(m, rows[0]) for m in rows]),
         ]

@@ -19,6 +19,7 @@ from bench.suite import (
     Results,
     add_health_ratios,
     is_uneven,
+    median_run,
     smallest_share,
 )
 
@@ -63,6 +64,16 @@ def test_uneven_split_detected(per_worker, share, uneven):
 
     assert measured == pytest.approx(share, nan_ok=True)
     assert is_uneven(measured, len(per_worker)) is uneven
+
+
+def test_median_run_by_cpu():
+    runs = [measurement(RECOMMEND_MALE, 3000, cpu_ms_per_request=cpu) for cpu in (0.5, 0.9, 0.6)]
+
+    median = median_run(runs)
+
+    assert median.cpu_ms_per_request == 0.6
+    assert median.median_of == 3
+    assert runs[2].median_of == 1  # the runs themselves are left as they were
 
 
 def test_parse_wrk_output_counts_errors_and_rate():
