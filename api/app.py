@@ -163,7 +163,8 @@ def _reject_unrouted() -> None:
 
 
 def _check_token_again_if_waited(token_check: auth.TokenCheck) -> None:
-    """Check the request's token again if it waited long for a thread since its check.
+    """Check the request's token again if it waited over `auth.RECHECK_AFTER_SECONDS`
+    for a thread since its first check.
 
     A revocation that commits while a request waits for a thread would otherwise not
     stop it, so the window is `auth.RECHECK_AFTER_SECONDS` plus the handler's run.

@@ -40,7 +40,8 @@ LAST_USED_RESOLUTION = timedelta(seconds=60)
 
 #: A request that waited longer than this for a thread after its token check (seconds)
 #: is checked again before its handler runs, so that a revocation committed meanwhile
-#: counts. Under load a request waits a few milliseconds, so the second check is rare.
+#: counts. At 64 connections on MariaDB the benchmark ran 0.08 to 0.10 token queries per
+#: recommendation, second checks included, so they are rare.
 RECHECK_AFTER_SECONDS = 0.1
 
 #: The form of the `jti`s that `issue_token` makes: a UUID4 in 32 hexadecimal digits.

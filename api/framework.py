@@ -166,11 +166,11 @@ def _route_prefixes(routes: t.Iterable[BaseRoute], base: str = "") -> set[str]:
     return prefixes
 
 
-#: An app's check of the claims that its token function returned; raises to reject them.
+#: An app's check of the claims that its token function returned. It raises to reject them.
 ClaimsCheck = t.Callable[[dict[str, t.Any]], t.Awaitable[None]]
 
-#: The key of the request scope's `extensions` that holds when the claims check began,
-#: as `time.monotonic()`: what it read is at least this recent.
+#: The key in the request scope's `extensions` of the `time.monotonic()` at which the
+#: claims check began. The records that the check read are at least that recent.
 CLAIMS_CHECKED_AT = "activity_recommender.claims_checked_at"
 
 
@@ -207,6 +207,7 @@ class PreparedBearerSecurityHandler(BearerSecurityHandler):
     def _generic_check(self, func: t.Callable[..., t.Any], exception_msg: str) -> t.Any:
         pass_scopes = self._accepts_kwarg(func, self.required_scopes_kw)
         pass_request = self._accepts_kwarg(func, self.request_kw)
+        check_claims = type(self).check_claims
 
         async def wrapper(request: t.Any, *args: t.Any, required_scopes: t.Any = None) -> t.Any:
             kwargs = {}
@@ -227,7 +228,6 @@ class PreparedBearerSecurityHandler(BearerSecurityHandler):
                 request.scope.setdefault("extensions", {})[CLAIMS_CHECKED_AT] = started
             return token_info
 
-        check_claims = type(self).check_claims
         return wrapper
 
 
@@ -261,8 +261,8 @@ class PreparedParameterDecorator(SyncParameterDecorator):
         self.sanitize_fn = functools.lru_cache(maxsize=MAX_ARGUMENT_NAMES)(sanitize)
 
     def __call__(self, function: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
-        """Wrap `function` as Connexion's decorator does, but with files from multipart
-        bodies only, the only ones that Werkzeug reads files from."""
+        """Wrap `function` as Connexion's decorator does, but read files from multipart
+        bodies only."""
         arguments, has_kwargs = inspect_function_arguments(unwrap_decorators(function))
 
         @functools.wraps(function)

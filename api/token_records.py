@@ -1,17 +1,18 @@
 """The per-request revocation check's query, shared by concurrent requests.
 
 Every authenticated request needs its token's row, read after the request arrived, so
-that a revocation committed before it counts. On MySQL each query costs about 0.1 ms of
-the worker's CPU in PyMySQL, a fifth of a recommendation. So the reader coalesces them,
-as group commit does: one query runs at a time per worker, and the requests that arrive
-meanwhile wait and share the next one, `SELECT ... WHERE jti IN (...)`. A request never
+that a revocation committed before it counts. On MariaDB each query cost about 0.1 ms of
+the worker's CPU in PyMySQL, about a quarter of a recommendation. So the reader
+coalesces them, as group commit does: one query runs at a time per worker, and the
+requests that arrive meanwhile wait and share the next one, `SELECT ... WHERE jti IN
+(...)`. A request never
 joins a query that has already started, so no request reads a row older than its own
 arrival.
 
 The check runs in Connexion's security middleware, on the worker's event loop, before
 the request takes one of the threads that run Flask. So a waiting request costs an
-asyncio future, not a blocked thread, and every request that arrived on the worker can
-join the next query, not only those that hold a thread. The query itself runs on a
+asyncio future, not a blocked thread, and up to `MAX_BATCH` requests that arrived on the
+worker join the next query, not only those that hold a thread. The query itself runs on a
 thread of the loop's default executor, since the drivers block.
 
 The query is compiled once per batch size and runs on a DBAPI cursor of the autocommit
@@ -150,7 +151,7 @@ class TokenRecordReader:
 
 
 class _Queue:
-    """The requests of one event loop that wait for the next query, and the query running.
+    """The requests of one event loop that wait for the next query, and the running query.
 
     Only the loop's own thread uses it, so it needs no lock. It keeps no reference to
     the loop, which would keep the loop's entry in the reader's weak dictionary alive.
@@ -201,13 +202,14 @@ class _Queue:
         if self.waiting:
             self._start()
 
-        cancelled = query.cancelled()  # only when the loop shuts down
+        # The loop cancels the query only when it shuts down.
+        cancelled = query.cancelled()
         error = None if cancelled else query.exception()
         records = {} if cancelled or error is not None else query.result()
         for jti, futures in batch.items():
             for future in futures:
                 if future.done():
-                    continue  # its request was cancelled: the client left
+                    continue  # Cancelled with its request, because the client disconnected.
                 if cancelled:
                     future.cancel()
                 elif error is not None:

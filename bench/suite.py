@@ -83,7 +83,7 @@ class Measurement:
     smallest_worker_share: float = float("nan")
     #: Runs measured again because one worker got too little of the load.
     reruns: int = 0
-    #: The runs that this one is the median of, by CPU per request.
+    #: The number of runs that this one is the median of, by CPU per request.
     median_of: int = 1
     ratio_to_health: float | None = None
 

@@ -234,7 +234,7 @@ def test_revoked_token_rejected_from_next_request(client, root_token, make_user_
     assert after.status_code == 401
 
 
-def test_cancelled_read_leaves_its_batch_answered(app, monkeypatch):
+def test_cancelled_read_spares_its_batch(app, monkeypatch):
     """A client that leaves while its check waits cancels no other request's check."""
     running, leaving_jti, staying_jti = (issue(app, timedelta(minutes=5)).jti for _ in range(3))
     with app.app.app_context():
@@ -262,7 +262,7 @@ def test_cancelled_read_leaves_its_batch_answered(app, monkeypatch):
     assert record == TokenRecord(subject="root", role="root", last_used_at=None)
 
 
-def test_concurrent_touches_of_a_token_write_once(app, monkeypatch):
+def test_concurrent_touches_write_once(app, monkeypatch):
     jti = issue(app, timedelta(minutes=5)).jti
     with app.app.app_context():
         reader = TokenRecordReader(db.engines[AUTOCOMMIT_BIND], db.engine)
