@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 import select
+import sqlite3
 import ssl
 import time
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.orm import Session, scoped_session
 
 from .config import Settings
 from .wsgi_bridge import THREADS
@@ -54,6 +57,26 @@ IDLE_PING_SECONDS = 1.0
 
 #: Seconds a SQLite writer waits for another worker's write lock before failing.
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
+
+#: MySQL's error numbers for a database, table or column that does not exist.
+MYSQL_MISSING_SCHEMA_ERRORS = frozenset(
+    {
+        1049,  # ER_BAD_DB_ERROR
+        1054,  # ER_BAD_FIELD_ERROR
+        1146,  # ER_NO_SUCH_TABLE
+    }
+)
+
+#: PostgreSQL's SQLSTATEs for a missing table or column: undefined_table and
+#: undefined_column. A missing database fails the connection, for which libpq reports no
+#: SQLSTATE, so it gets the same 503 as an unreachable server.
+POSTGRESQL_MISSING_SCHEMA_STATES = frozenset({"42P01", "42703"})
+
+#: SQLite's messages for a missing table or column (from SELECT, UPDATE or INSERT).
+#: SQLite has no error code for them.
+SQLITE_MISSING_SCHEMA_MESSAGE = re.compile(
+    r"no such (table|column): |table \S+ has no column named "
+)
 
 
 def backend_name(database_url: str) -> str:
@@ -228,6 +251,33 @@ def _has_input(dbapi_connection: Any) -> bool:
     poller = select.poll()
     poller.register(fileno, select.POLLIN)
     return bool(poller.poll(0))
+
+
+def is_missing_schema(exc: BaseException) -> bool:
+    """Return whether `exc` reports that the database lacks a table or column the code uses.
+
+    The database was dropped, or a migration was not applied. It is not the request's
+    fault, and no retry on this task helps until an operator acts.
+    """
+    if not isinstance(exc, DBAPIError):
+        return False
+    error = exc.orig
+    code = error.args[0] if error is not None and error.args else None
+    if isinstance(code, int):  # PyMySQL: (errno, message)
+        return code in MYSQL_MISSING_SCHEMA_ERRORS
+    if isinstance(error, sqlite3.Error):
+        return SQLITE_MISSING_SCHEMA_MESSAGE.match(str(error)) is not None
+    return getattr(error, "sqlstate", None) in POSTGRESQL_MISSING_SCHEMA_STATES
+
+
+def check_schema(session: Session | scoped_session[Any], metadata: MetaData) -> None:
+    """Select every column of every table in `metadata`, with LIMIT 0, so that no row is read.
+
+    Raises the database's error when a table or column is missing, so that a readiness
+    probe fails on a database that lost its tables or has not been migrated yet.
+    """
+    for table in metadata.sorted_tables:
+        session.execute(table.select().limit(0)).close()
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:

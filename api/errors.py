@@ -11,6 +11,8 @@ from connexion.problem import problem
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from .database import is_missing_schema
+
 log = logging.getLogger(__name__)
 
 
@@ -96,6 +98,10 @@ def render_problem(request: ConnexionRequest, exc: Exception) -> ConnexionRespon
         log.error("%s %s: %s %s", request.method, request.url.path, exc.status, exc.detail)
     else:
         log.info("%s %s: %s %s", request.method, request.url.path, exc.status, exc.detail)
+    return _problem_response(exc, headers)
+
+
+def _problem_response(exc: ProblemException, headers: dict[str, str]) -> ConnexionResponse:
     return problem(
         status=exc.status,
         title=exc.title or HTTPStatus(exc.status).phrase,
@@ -107,18 +113,53 @@ def render_problem(request: ConnexionRequest, exc: Exception) -> ConnexionRespon
     )
 
 
+#: The problem sent when the database cannot serve a request, whatever the cause.
+DATABASE_DOWN = ServiceUnavailable("The database is unavailable. Retry later.")
+
+
 def render_database_error(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     """Turn a lost or unreachable database into 503, so load balancers retry elsewhere."""
+    if is_missing_schema(exc):
+        return render_missing_schema(request, exc)
     log.error(
-        "%s %s: database unavailable: %s", request.method, request.url.path, type(exc).__name__
+        "%s %s: 503 database unavailable: %s", request.method, request.url.path, type(exc).__name__
     )
-    return render_problem(request, ServiceUnavailable("The database is unavailable. Retry later."))
+    return _problem_response(DATABASE_DOWN, {})
+
+
+def render_missing_schema(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+    """Turn a missing database, table or column into 503: the database, not the request,
+    is wrong.
+
+    The database was dropped, replaced, or not migrated. The log line gives the first
+    line of the driver's message and of the statement, so that a reader can distinguish
+    a query that names a table or column wrongly (a bug, which this also catches). Neither
+    contains parameter values: the statement has placeholders.
+    """
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    statement = exc.statement if isinstance(exc, DBAPIError) else None
+    log.error(
+        "%s %s: 503 the database lacks a table or column of this version: %s; statement: %s; "
+        "run the migrations, or check DATABASE_URL and restore the database",
+        request.method,
+        request.url.path,
+        _first_line(str(orig)),
+        _first_line(statement or "none"),
+    )
+    return _problem_response(DATABASE_DOWN, {})
+
+
+def _first_line(text: str, limit: int = 200) -> str:
+    line = text.strip().partition("\n")[0].rstrip()
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def render_internal_error(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     """Log an unexpected error with its traceback and hide its details from the client."""
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return render_database_error(request, exc)
+    if is_missing_schema(exc):
+        return render_missing_schema(request, exc)
     log.error("%s %s: unhandled error", request.method, request.url.path, exc_info=exc)
     return problem(
         status=500,

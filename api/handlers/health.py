@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import text
-
+from ..database import check_schema
 from ..db import db
 from . import JsonResponse, json_response
 
@@ -13,6 +12,7 @@ def get_health() -> JsonResponse:
 
 
 def get_ready() -> JsonResponse:
-    # A failure raises a database error, which the error handlers turn into 503.
-    db.session.execute(text("SELECT 1"))
+    # A database that answers but lost its tables, or was never migrated, is not ready
+    # either. A failure raises a database error, which the error handlers turn into 503.
+    check_schema(db.session, db.metadata)
     return json_response({"status": "ok"})
