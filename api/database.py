@@ -15,7 +15,7 @@ import select
 import sqlite3
 import ssl
 import time
-from typing import Any
+from typing import Any, TypeGuard
 
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine, make_url
@@ -253,7 +253,7 @@ def _has_input(dbapi_connection: Any) -> bool:
     return bool(poller.poll(0))
 
 
-def is_missing_schema(exc: BaseException) -> bool:
+def is_missing_schema(exc: BaseException) -> TypeGuard[DBAPIError]:
     """Return whether `exc` reports that the database lacks a table or column the code uses.
 
     The database was dropped, or a migration was not applied. It is not the request's

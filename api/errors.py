@@ -118,35 +118,37 @@ DATABASE_DOWN = ServiceUnavailable("The database is unavailable. Retry later.")
 
 
 def render_database_error(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
-    """Turn a lost or unreachable database into 503, so load balancers retry elsewhere."""
+    """Turn a lost or unreachable database, or one without this version's tables, into 503.
+
+    Load balancers retry a 503 elsewhere, and its detail asks the client to retry later.
+    """
     if is_missing_schema(exc):
-        return render_missing_schema(request, exc)
-    log.error(
-        "%s %s: 503 database unavailable: %s", request.method, request.url.path, type(exc).__name__
-    )
+        _log_missing_schema(request, exc)
+    else:
+        log.error(
+            "%s %s: 503 database unavailable: %s",
+            request.method,
+            request.url.path,
+            type(exc).__name__,
+        )
     return _problem_response(DATABASE_DOWN, {})
 
 
-def render_missing_schema(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
-    """Turn a missing database, table or column into 503: the database, not the request,
-    is wrong.
+def _log_missing_schema(request: ConnexionRequest, exc: DBAPIError) -> None:
+    """Log one line with the first lines of the driver's message and of the statement.
 
-    The database was dropped, replaced, or not migrated. The log line gives the first
-    line of the driver's message and of the statement, so that a reader can distinguish
-    a query that names a table or column wrongly (a bug, which this also catches). Neither
-    contains parameter values: the statement has placeholders.
+    The statement lets a reader tell a query bug (a wrong table or column name, which
+    also gets here) from a missing migration. Neither line contains parameter values,
+    because the statement has placeholders.
     """
-    orig = exc.orig if isinstance(exc, DBAPIError) else exc
-    statement = exc.statement if isinstance(exc, DBAPIError) else None
     log.error(
         "%s %s: 503 the database lacks a table or column of this version: %s; statement: %s; "
         "run the migrations, or check DATABASE_URL and restore the database",
         request.method,
         request.url.path,
-        _first_line(str(orig)),
-        _first_line(statement or "none"),
+        _first_line(str(exc.orig)),
+        _first_line(exc.statement or "none"),
     )
-    return _problem_response(DATABASE_DOWN, {})
 
 
 def _first_line(text: str, limit: int = 200) -> str:
@@ -156,10 +158,8 @@ def _first_line(text: str, limit: int = 200) -> str:
 
 def render_internal_error(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     """Log an unexpected error with its traceback and hide its details from the client."""
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+    if is_missing_schema(exc) or (isinstance(exc, DBAPIError) and exc.connection_invalidated):
         return render_database_error(request, exc)
-    if is_missing_schema(exc):
-        return render_missing_schema(request, exc)
     log.error("%s %s: unhandled error", request.method, request.url.path, exc_info=exc)
     return problem(
         status=500,

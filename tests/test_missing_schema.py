@@ -38,7 +38,7 @@ def empty_app(app: Any, database_kind: str, tmp_path: Path) -> Iterator[Any]:
         own = make_app(url, tmp_path)
         yield own
         dispose_engines(own)
-    # The factory binds its settings for token checks; give them back to the suite's app.
+    # The factory binds its settings for token checks, so give them back to the suite's app.
     auth.bind_settings(app.app.extensions[SETTINGS_KEY])
 
 

@@ -12,7 +12,7 @@ def get_health() -> JsonResponse:
 
 
 def get_ready() -> JsonResponse:
-    # A database that answers but lost its tables, or was never migrated, is not ready
-    # either. A failure raises a database error, which the error handlers turn into 503.
+    # A database that accepts queries but lost its tables, or was never migrated, is not
+    # ready either. A failure raises a database error, which the error handlers turn into 503.
     check_schema(db.session, db.metadata)
     return json_response({"status": "ok"})
